@@ -1,0 +1,134 @@
+// MainConfig: one parsed main.cf plus optional "-o name=value" overrides.
+// Guarantees: values are stored raw, as written, and expanded only when read
+// (like Postfix); overrides beat the file, the file beats built-in defaults;
+// parse errors carry the stock "<path>, line N: ..." wording; a repeated
+// name with a different value yields the stock "overriding earlier entry"
+// warning and the last value wins.
+
+public struct MainConfig: Sendable {
+    public let path: String                 // "<dir>/main.cf"
+    public let configDirectory: String
+    public let warnings: [String]
+
+    private var fileValues: [String: String]
+    private var fileOrder: [String]
+    private var overrideValues: [String: String] = [:]
+    private var overrideOrder: [String] = []
+
+    private init(path: String, configDirectory: String, warnings: [String],
+                 fileValues: [String: String], fileOrder: [String]) {
+        self.path = path
+        self.configDirectory = configDirectory
+        self.warnings = warnings
+        self.fileValues = fileValues
+        self.fileOrder = fileOrder
+    }
+
+    /// Reads and parses "<configDirectory>/main.cf".
+    public static func load(configDirectory: String) throws -> MainConfig {
+        let path = joinPath(configDirectory, "main.cf")
+        return try parse(text: try readConfigFile(path), path: path, configDirectory: configDirectory)
+    }
+
+    public static func parse(text: String, path: String, configDirectory: String) throws -> MainConfig {
+        var warnings: [String] = []
+        let lines = LogicalLines.split(text, path: path) { warnings.append($0) }
+        var values: [String: String] = [:]
+        var order: [String] = []
+        for line in lines {
+            let (name, value) = try splitNameValue(line, path: path)
+            if let old = values[name] {
+                if old != value {
+                    warnings.append("\(path), line \(line.number): overriding earlier entry: \(name)=\(old)")
+                }
+            } else {
+                order.append(name)
+            }
+            values[name] = value
+        }
+        return MainConfig(path: path, configDirectory: configDirectory, warnings: warnings,
+                          fileValues: values, fileOrder: order)
+    }
+
+    /// `name = value` with the stock error texts for the two ways it can fail.
+    static func splitNameValue(_ line: LogicalLine, path: String) throws -> (String, String) {
+        switch NameValue.split(line.text) {
+        case .success(let pair):
+            return pair
+        case .failure(let problem):
+            throw ConfigError("\(path), line \(line.number): \(problem.text): \"\(line.text)\"")
+        }
+    }
+
+    /// Names set in the file (file order), then names only set by overrides.
+    public var explicitNames: [String] {
+        fileOrder + overrideOrder.filter { fileValues[$0] == nil }
+    }
+
+    /// The value as written in main.cf (or an override), nil if absent.
+    public func rawValue(_ name: String) -> String? {
+        overrideValues[name] ?? fileValues[name]
+    }
+
+    /// Copy in which `overrides` (later pairs win) take precedence over the file.
+    public func with(overrides: [(String, String)]) -> MainConfig {
+        var copy = self
+        for (name, value) in overrides {
+            if copy.overrideValues[name] == nil { copy.overrideOrder.append(name) }
+            copy.overrideValues[name] = value
+        }
+        return copy
+    }
+
+    // MARK: expansion
+
+    /// Expanded value: explicit setting, else built-in default, else "".
+    public func value(_ name: String) throws -> String {
+        try expand(rawValue(name) ?? defaultValue(name) ?? "")
+    }
+
+    /// Expands arbitrary text against this configuration (same rules as `value`).
+    public func expand(_ text: String) throws -> String {
+        try expand(text, hiding: [])
+    }
+
+    /// `hiding` names are treated as undefined: it breaks the mutual
+    /// dependency of the computed myhostname/mydomain defaults.
+    private func expand(_ text: String, hiding: Set<String>) throws -> String {
+        let expander = MacroExpander { name in
+            if hiding.contains(name) { return nil }
+            return self.rawValue(name) ?? self.defaultValue(name, hiding: hiding)
+        }
+        do {
+            return try expander.expand(text)
+        } catch let failure as MacroFailure {
+            throw ConfigError("dictionary mail_dict: macro processing error", warnings: [failure.warning])
+        }
+    }
+
+    /// Built-in default, with the host-name defaults computed against this file.
+    func defaultValue(_ name: String, hiding: Set<String> = []) -> String? {
+        switch name {
+        case "myhostname":
+            let domain = rawValue("mydomain").flatMap {
+                try? expand($0, hiding: hiding.union(["myhostname"]))
+            }
+            return ParameterDefaults.defaultHostname(mydomain: domain)
+        case "mydomain":
+            let host = rawValue("myhostname").flatMap {
+                try? expand($0, hiding: hiding.union(["mydomain"]))
+            } ?? ParameterDefaults.defaultHostname(mydomain: nil)
+            return ParameterDefaults.domainPart(of: host)
+        case "config_directory":
+            // Programs report the directory they actually read main.cf from.
+            return configDirectory
+        default:
+            return ParameterDefaults.value(name)
+        }
+    }
+}
+
+/// "<dir>/<file>" without doubling a trailing slash.
+func joinPath(_ directory: String, _ file: String) -> String {
+    directory.hasSuffix("/") ? directory + file : directory + "/" + file
+}
