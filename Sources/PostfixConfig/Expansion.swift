@@ -168,10 +168,11 @@ struct MacroExpander {
 
     private func relationalTest(_ cursor: inout Cursor) throws -> Test {
         let left = try cursor.curlyPayload()
+        let operatorPreview = cursor.preview
         let opBytes = cursor.takeWhile { Self.operatorChars.contains($0) }
         guard let op = RelationalOperator(String(bytes: opBytes)) else {
             throw MacroFailure(warning:
-                "\(RelationalOperator.anyText) expected at: \"...\(String(bytes: left))}>>>\(cursor.preview)\"")
+                "\(RelationalOperator.anyText) expected at: \"...\(String(bytes: left))}>>>\(operatorPreview)\"")
         }
         var compareLevels = false
         if let c = cursor.current, isAlnumByte(c) {
