@@ -1,0 +1,135 @@
+// EventLoop.swift - the master's single-threaded event loop.
+//
+// Readiness comes from epoll (level-triggered), time from CLOCK_MONOTONIC.
+// Guarantees: a handler removed while a batch of events is being dispatched is
+// never called for that batch, even if its descriptor number is reused at
+// once (each registration carries a serial number in the epoll token); timers
+// fire in deadline order and a timer cancelled before it fires never runs.
+
+import Glibc
+import CSystem
+
+final class EventLoop {
+    typealias ReadyHandler = (UInt32) -> Void
+    typealias TimerHandler = () -> Void
+
+    struct TimerID: Hashable { fileprivate let value: UInt64 }
+
+    private struct Registration {
+        let serial: UInt32
+        let handler: ReadyHandler
+    }
+
+    private struct Timer {
+        let deadline: Double
+        let handler: TimerHandler
+    }
+
+    private let epollFD: Int32
+    private var registrations: [Int32: Registration] = [:]
+    private var timers: [UInt64: Timer] = [:]
+    private var nextSerial: UInt32 = 1
+    private var nextTimer: UInt64 = 1
+    private var events = [cs_event](repeating: cs_event(), count: 64)
+
+    init() {
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        if epollFD < 0 {
+            MasterLog.fatal("epoll_create1: \(errnoText())")
+        }
+    }
+
+    /// Seconds on the monotonic clock.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    // MARK: descriptors
+
+    /// Calls `handler` whenever `fd` is readable (or hung up / in error).
+    func watchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
+        watch(fd, events: UInt32(EPOLLIN.rawValue), handler)
+    }
+
+    /// Calls `handler` whenever `fd` is writable (or in error).
+    func watchWritable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
+        watch(fd, events: UInt32(EPOLLOUT.rawValue), handler)
+    }
+
+    private func watch(_ fd: Int32, events: UInt32, _ handler: @escaping ReadyHandler) {
+        let serial = nextSerial
+        nextSerial &+= 1
+        let token = UInt64(UInt32(bitPattern: fd)) | (UInt64(serial) << 32)
+        let op = registrations[fd] == nil ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
+        if cs_epoll_ctl(epollFD, op, fd, events, token) < 0 {
+            MasterLog.fatal("epoll_ctl fd \(fd): \(errnoText())")
+        }
+        registrations[fd] = Registration(serial: serial, handler: handler)
+    }
+
+    /// Stops watching `fd`; must be called before the descriptor is closed.
+    func unwatch(_ fd: Int32) {
+        guard registrations.removeValue(forKey: fd) != nil else { return }
+        _ = cs_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    func isWatching(_ fd: Int32) -> Bool { registrations[fd] != nil }
+
+    // MARK: timers
+
+    @discardableResult
+    func after(_ seconds: Double, _ handler: @escaping TimerHandler) -> TimerID {
+        let id = nextTimer
+        nextTimer += 1
+        timers[id] = Timer(deadline: EventLoop.now() + seconds, handler: handler)
+        return TimerID(value: id)
+    }
+
+    func cancel(_ timer: TimerID?) {
+        if let timer { timers.removeValue(forKey: timer.value) }
+    }
+
+    // MARK: running
+
+    /// Waits for and dispatches one round of events and due timers.
+    func runOnce() {
+        let timeout = millisecondsUntilNextTimer()
+        let count = events.withUnsafeMutableBufferPointer { buffer in
+            cs_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+        }
+        if count < 0 && errno != EINTR {
+            MasterLog.fatal("epoll_wait: \(errnoText())")
+        }
+        if count > 0 {
+            let batch = Array(events[0..<Int(count)])
+            for event in batch { dispatch(event) }
+        }
+        runDueTimers()
+    }
+
+    private func dispatch(_ event: cs_event) {
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.token))
+        let serial = UInt32(truncatingIfNeeded: event.token >> 32)
+        guard let registration = registrations[fd], registration.serial == serial else { return }
+        registration.handler(event.events)
+    }
+
+    private func millisecondsUntilNextTimer() -> Int32 {
+        guard let earliest = timers.values.map(\.deadline).min() else { return -1 }
+        let delta = (earliest - EventLoop.now()) * 1000
+        if delta <= 0 { return 0 }
+        return Int32(min(delta.rounded(.up), 3_600_000))
+    }
+
+    private func runDueTimers() {
+        let now = EventLoop.now()
+        let due = timers.filter { $0.value.deadline <= now }.sorted { $0.value.deadline < $1.value.deadline }
+        for (id, timer) in due {
+            // A handler earlier in this round may have cancelled this one.
+            guard timers.removeValue(forKey: id) != nil else { continue }
+            timer.handler()
+        }
+    }
+}

@@ -1,0 +1,351 @@
+// Master.swift - services, processes and the spawn policy.
+//
+// The master starts a process for a service when one of its listeners is
+// readable, no process of it is idle, it is not throttled and it is below
+// its process limit; it never accepts connections itself. Children report
+// busy/idle on the status channel. A child that fails before it ever served
+// a client throttles its service for service_throttle_time. All of it runs
+// on the one event loop thread.
+
+import Glibc
+import PostfixConfig
+import CSystem
+
+final class Master {
+    let loop: EventLoop
+    private(set) var settings: MasterSettings
+    let flags: ChildFlags
+    let initMode: Bool
+    private var services: [String: Service] = [:]
+    private var serviceOrder: [String] = []
+    private var children: [pid_t: ChildProcess] = [:]
+    private var generation: UInt32 = 0
+    private var childEnvironment: [String] = []
+    private let flowPipe: (read: Int32, write: Int32)
+    private lazy var wakeups = WakeupSender(loop: loop)
+
+    init(loop: EventLoop, settings: MasterSettings, flags: ChildFlags, initMode: Bool) {
+        self.loop = loop
+        self.settings = settings
+        self.flags = flags
+        self.initMode = initMode
+        var fds: [Int32] = [-1, -1]
+        if cs_pipe2(&fds, O_CLOEXEC | O_NONBLOCK) < 0 {
+            MasterLog.fatal("pipe: \(errnoText())")
+        }
+        flowPipe = (fds[0], fds[1])
+        childEnvironment = MasterEnvironment.current()
+    }
+
+    // MARK: services
+
+    /// Starts every service of a freshly parsed master.cf. At start-up a
+    /// service that cannot listen is fatal, as for the stock master.
+    func startAll(_ config: MasterConfig) {
+        for entry in config.entries {
+            if let failure = startService(entry) {
+                MasterLog.fatal(failure)
+            }
+        }
+    }
+
+    /// Creates listeners and the status channel; returns an error text.
+    private func startService(_ entry: MasterEntry) -> String? {
+        let backlog = Int32(max(entry.processLimit, settings.defaultProcessLimit))
+        let fds: [Int32]
+        do {
+            fds = try Listeners.open(entry, backlog: backlog, owner: settings.mailOwner)
+        } catch let error as ListenError {
+            return error.message
+        } catch {
+            return "\(error)"
+        }
+        guard let channel = StatusChannel() else {
+            Listeners.closeAll(fds)
+            return "socketpair: \(errnoText())"
+        }
+        let service = Service(entry: entry, daemonDirectory: settings.daemonDirectory,
+                              throttleDelay: settings.serviceThrottleTime, listenFDs: fds, channel: channel)
+        services[entry.key] = service
+        serviceOrder.append(entry.key)
+        watchStatus(service)
+        startWakeups(service)
+        updateListening(service)
+        return nil
+    }
+
+    /// Applies a new entry to a running service and retires its children.
+    private func restartService(_ service: Service, with entry: MasterEntry) {
+        service.entry = entry
+        service.path = settings.daemonDirectory + "/" + entry.command
+        service.throttleDelay = settings.serviceThrottleTime
+        service.wakeupDeferred = entry.wakeupConditional
+        replaceChannel(service)
+        loop.cancel(service.wakeupTimer)
+        service.wakeupTimer = nil
+        startWakeups(service)
+        updateListening(service)
+    }
+
+    /// Stops a removed service: its processes are terminated at once.
+    private func removeService(_ service: Service) {
+        service.removed = true
+        loop.cancel(service.wakeupTimer)
+        loop.cancel(service.throttleTimer)
+        loop.unwatch(service.channel.masterFD)
+        service.channel.close()
+        setListening(service, false)
+        for child in children.values where child.service === service {
+            child.killedByMaster = true
+            kill(child.pid, SIGTERM)
+        }
+        Listeners.closeAll(service.listenFDs)
+        services.removeValue(forKey: service.entry.key)
+        serviceOrder.removeAll { $0 == service.entry.key }
+    }
+
+    /// A new channel: children holding the old one see EOF and retire.
+    private func replaceChannel(_ service: Service) {
+        guard let channel = StatusChannel() else {
+            MasterLog.warning("service \(service.label): socketpair: \(errnoText()) -- keeping the old status channel")
+            return
+        }
+        loop.unwatch(service.channel.masterFD)
+        service.channel.close()
+        service.channel = channel
+        watchStatus(service)
+    }
+
+    // MARK: listening and spawning
+
+    func updateListening(_ service: Service) {
+        if !service.shouldListen && !service.throttled && !service.removed
+            && service.availableProcesses == 0 && service.stressEligible {
+            warnProcessLimit(service)
+        }
+        setListening(service, service.shouldListen)
+    }
+
+    private func setListening(_ service: Service, _ wanted: Bool) {
+        guard wanted != service.listening else { return }
+        service.listening = wanted
+        for fd in service.listenFDs {
+            if wanted {
+                loop.watchReadable(fd) { [weak self, weak service] _ in
+                    guard let self, let service else { return }
+                    self.spawn(service)
+                }
+            } else {
+                loop.unwatch(fd)
+            }
+        }
+    }
+
+    private func warnProcessLimit(_ service: Service) {
+        let now = EventLoop.now()
+        guard service.busyWarningTime < now - 1000 else { return }
+        service.busyWarningTime = now
+        MasterLog.warning("service \"\(service.entry.name)\" (\(service.entry.canonicalName)) has reached its process limit \"\(service.entry.processLimit)\": new clients may experience noticeable delays")
+        MasterLog.warning("to avoid this condition, increase the process count in master.cf or reduce the service time per client")
+        MasterLog.warning("see http://www.postfix.org/STRESS_README.html for examples of stress-adapting configuration settings")
+    }
+
+    private func spawn(_ service: Service) {
+        guard service.shouldListen else {
+            updateListening(service)
+            return
+        }
+        enterStressIfNeeded(service)
+        generation &+= 1
+        let argv = ChildArguments.build(service.entry, flags: flags,
+                                        stressActive: EventLoop.now() < service.stressExpiry)
+        let environment = childEnvironment + ["GENERATION=" + String(generation, radix: 8)]
+        let descriptors = ChildDescriptors(flowRead: flowPipe.read, flowWrite: flowPipe.write,
+                                           status: service.channel.childFD, listeners: service.listenFDs)
+        let pid = Spawner.spawn(path: service.path, argv: argv, environment: environment, descriptors: descriptors)
+        if pid < 0 {
+            MasterLog.warning("master_spawn: fork: \(errnoText()) -- throttling")
+            throttle(service)
+            return
+        }
+        children[pid] = ChildProcess(pid: pid, service: service, generation: generation)
+        service.totalProcesses += 1
+        service.availableProcesses += 1
+        if service.wakeupDeferred {
+            service.wakeupDeferred = false
+            startWakeups(service)
+        }
+        updateListening(service)
+    }
+
+    /// Near the process limit, stress-eligible services restart with
+    /// `stress=yes` for the next 1000 seconds.
+    private func enterStressIfNeeded(_ service: Service) {
+        guard service.stressEligible, service.totalProcesses + 1 >= service.entry.processLimit else { return }
+        let now = EventLoop.now()
+        guard now >= service.stressExpiry else { return }
+        service.stressExpiry = now + 1000
+        replaceChannel(service)
+        loop.cancel(service.wakeupTimer)
+        service.wakeupTimer = nil
+        startWakeups(service)
+    }
+
+    // MARK: throttling
+
+    private func throttle(_ service: Service) {
+        guard !service.throttled else { return }
+        service.throttled = true
+        setListening(service, false)
+        service.throttleTimer = loop.after(Double(service.throttleDelay)) { [weak self, weak service] in
+            guard let self, let service else { return }
+            service.throttled = false
+            service.throttleTimer = nil
+            self.updateListening(service)
+        }
+    }
+
+    // MARK: status reports
+
+    private func watchStatus(_ service: Service) {
+        let channel = service.channel
+        loop.watchReadable(channel.masterFD) { [weak self, weak service] _ in
+            guard let self, let service else { return }
+            self.readStatus(service, channel)
+        }
+    }
+
+    private func readStatus(_ service: Service, _ channel: StatusChannel) {
+        while true {
+            switch channel.readUpdate() {
+            case .empty:
+                return
+            case .failed(let text):
+                MasterLog.warning("master_status_event: read: \(text)")
+                return
+            case .partial(let count):
+                MasterLog.warning("service \(service.label): child (pid ?) sent partial status update (\(count) bytes)")
+                return
+            case .update(let update):
+                apply(update)
+            }
+        }
+    }
+
+    private func apply(_ update: StatusUpdate) {
+        guard let child = children[update.pid] else { return }
+        guard child.generation == update.generation else {
+            MasterLog.info("ignoring status update from child pid \(update.pid) generation \(update.generation)")
+            return
+        }
+        let service = child.service
+        switch update.status {
+        case StatusUpdate.available where !child.available:
+            child.available = true
+            child.useCount += 1
+            service.availableProcesses += 1
+        case StatusUpdate.taken where child.available:
+            child.available = false
+            service.availableProcesses -= 1
+        case StatusUpdate.available, StatusUpdate.taken:
+            return
+        default:
+            MasterLog.warning("master_status_event: ignoring unknown status: \(update.status) allegedly from pid: \(update.pid)")
+            return
+        }
+        if !service.removed { updateListening(service) }
+    }
+
+    // MARK: child exit
+
+    func reapChildren() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return }
+            guard let child = children.removeValue(forKey: pid) else { continue }
+            childExited(child, status: ExitStatus(status))
+        }
+    }
+
+    private func childExited(_ child: ChildProcess, status: ExitStatus) {
+        let service = child.service
+        service.totalProcesses -= 1
+        if child.available { service.availableProcesses -= 1 }
+        if !child.killedByMaster, let text = status.warning {
+            MasterLog.warning("process \(service.path) pid \(child.pid) \(text)")
+        }
+        if status.isFailure && child.useCount == 0 && !service.throttled && !service.removed {
+            MasterLog.warning("\(service.path): bad command startup -- throttling")
+            throttle(service)
+        }
+        if !service.removed { updateListening(service) }
+    }
+
+    // MARK: wakeups
+
+    /// An immediate wakeup, then one every wakeup_time seconds.
+    private func startWakeups(_ service: Service) {
+        guard service.entry.wakeupTime > 0, !service.wakeupDeferred, !service.removed else { return }
+        wakeupTick(service)
+    }
+
+    private func wakeupTick(_ service: Service) {
+        if !service.throttled, let failure = wakeups.send(to: service.entry, owner: settings.mailOwner) {
+            MasterLog.warning("master_wakeup_timer_event: service \(service.label): \(failure)")
+        }
+        service.wakeupTimer = loop.after(Double(service.entry.wakeupTime)) { [weak self, weak service] in
+            guard let self, let service else { return }
+            self.wakeupTick(service)
+        }
+    }
+
+    // MARK: reload and termination
+
+    /// Replaces the running configuration with an already validated one.
+    func apply(settings newSettings: MasterSettings, config: MasterConfig) {
+        settings = newSettings
+        childEnvironment = MasterEnvironment.current()
+        var seen = Set<String>()
+        for entry in config.entries {
+            seen.insert(entry.key)
+            if let service = services[entry.key] {
+                restartService(service, with: entry)
+            } else if let failure = startService(entry) {
+                MasterLog.error("\(config.path): line \(entry.line): service \(entry.name): \(failure) -- service not started")
+            }
+        }
+        for key in serviceOrder where !seen.contains(key) {
+            if let service = services[key] { removeService(service) }
+        }
+    }
+
+    /// Ends every child process: the process group when we lead it,
+    /// otherwise each known child.
+    func terminateChildren() {
+        if getpgrp() == getpid() {
+            kill(-getpid(), SIGTERM)
+        } else {
+            for pid in children.keys { kill(pid, SIGTERM) }
+        }
+    }
+}
+
+/// A decoded waitpid() status.
+struct ExitStatus {
+    let raw: Int32
+
+    init(_ raw: Int32) { self.raw = raw }
+
+    var isFailure: Bool { !(cs_wifexited(raw) != 0 && cs_wexitstatus(raw) == 0) }
+
+    /// The stock warning suffix, or nil for a clean exit.
+    var warning: String? {
+        if cs_wifexited(raw) != 0 {
+            let code = cs_wexitstatus(raw)
+            return code == 0 ? nil : "exit status \(code)"
+        }
+        if cs_wifsignaled(raw) != 0 { return "killed by signal \(cs_wtermsig(raw))" }
+        return nil
+    }
+}

@@ -1,0 +1,138 @@
+// MasterLog.swift - the master's diagnostics, in the forms Postfix tools expect.
+//
+// Records go to syslog(3) as "<syslog_name>/master[pid]: [level: ]text", or,
+// when maillog_file is set, as one datagram each to postlogd's public socket,
+// falling back to appending to maillog_file directly while postlogd is not
+// there (as the stock master does before its postlogd starts). fatal() logs,
+// pauses one second like Postfix's msg_fatal, and exits with status 1.
+// Nothing is ever written to stderr: the stock master does not either.
+
+import Glibc
+import CSystem
+
+enum LogLevel {
+    case info, warning, error, fatal, panic
+
+    var prefix: String {
+        switch self {
+        case .info: return ""
+        case .warning: return "warning: "
+        case .error: return "error: "
+        case .fatal: return "fatal: "
+        case .panic: return "panic: "
+        }
+    }
+
+    var syslogPriority: Int32 {
+        switch self {
+        case .info: return LOG_INFO
+        case .warning: return LOG_WARNING
+        case .error: return LOG_ERR
+        case .fatal, .panic: return LOG_CRIT
+        }
+    }
+}
+
+/// Where records go; chosen from main.cf by `MasterLog.configure`.
+enum LogSink {
+    case syslog
+    case postlog(socketPath: String, file: String, hostLabel: String)
+}
+
+enum MasterLog {
+    private static var tag = "postfix/master"
+    private static var sink = LogSink.syslog
+    private static var postlogSocket: Int32 = -1
+    private static let maxText = 2000
+
+    /// Opens syslog with the tag prefix from MAIL_LOGTAG (before main.cf is read).
+    static func start(program: String) {
+        let prefix = getenv("MAIL_LOGTAG").map { String(cString: $0) } ?? "postfix"
+        tag = prefix + "/" + program
+        cs_openlog(tag, LOG_MAIL)
+    }
+
+    /// Switches to the configured tag, facility and sink (start-up and reload).
+    static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink) {
+        tag = syslogName + "/" + program
+        cs_closelog()
+        cs_openlog(tag, facility)
+        closePostlogSocket()
+        sink = newSink
+    }
+
+    static func info(_ text: String) { emit(.info, text) }
+    static func warning(_ text: String) { emit(.warning, text) }
+    static func error(_ text: String) { emit(.error, text) }
+
+    static func fatal(_ text: String) -> Never {
+        emit(.fatal, text)
+        sleep(1)
+        exit(1)
+    }
+
+    static func emit(_ level: LogLevel, _ text: String) {
+        let body = level.prefix + String(text.prefix(maxText))
+        switch sink {
+        case .syslog:
+            cs_syslog(level.syslogPriority, body)
+        case let .postlog(socketPath, file, hostLabel):
+            let record = "\(timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(body)"
+            if !sendToPostlog(record, socketPath: socketPath) {
+                appendToFile(record + "\n", file: file)
+            }
+        }
+    }
+
+    /// Looks up a syslog facility by its Postfix name (mail, local0, ...).
+    static func facility(named name: String) -> Int32? {
+        let table: [String: Int32] = [
+            "auth": LOG_AUTH, "authpriv": LOG_AUTHPRIV, "cron": LOG_CRON, "daemon": LOG_DAEMON,
+            "ftp": LOG_FTP, "kern": LOG_KERN, "lpr": LOG_LPR, "mail": LOG_MAIL, "news": LOG_NEWS,
+            "syslog": LOG_SYSLOG, "user": LOG_USER, "uucp": LOG_UUCP,
+            "local0": LOG_LOCAL0, "local1": LOG_LOCAL1, "local2": LOG_LOCAL2, "local3": LOG_LOCAL3,
+            "local4": LOG_LOCAL4, "local5": LOG_LOCAL5, "local6": LOG_LOCAL6, "local7": LOG_LOCAL7,
+        ]
+        return table[name.lowercased()]
+    }
+
+    // MARK: postlog transport
+
+    private static func sendToPostlog(_ record: String, socketPath: String) -> Bool {
+        if postlogSocket < 0 {
+            postlogSocket = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if postlogSocket < 0 { return false }
+        }
+        var address = UnixAddress(path: socketPath)
+        let sent = record.withCString { text in
+            address.withSockaddr { sa, len in
+                sendto(postlogSocket, text, strlen(text), 0, sa, len)
+            }
+        }
+        return sent >= 0
+    }
+
+    private static func closePostlogSocket() {
+        if postlogSocket >= 0 {
+            close(postlogSocket)
+            postlogSocket = -1
+        }
+    }
+
+    private static func appendToFile(_ record: String, file: String) {
+        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { return }
+        _ = record.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+
+    /// "Mon DD HH:MM:SS" in local time, as postlogd records carry.
+    private static func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        localtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let count = strftime(&buffer, buffer.count, "%b %d %H:%M:%S", &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

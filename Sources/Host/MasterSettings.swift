@@ -1,0 +1,80 @@
+// MasterSettings.swift - the main.cf values the master acts on.
+//
+// Built in one step from a MainConfig so that a reload either yields a
+// complete, validated set of values or an error naming the file, and the
+// running configuration is never half replaced.
+
+import Glibc
+import PostfixConfig
+
+struct MasterSettings {
+    var configDirectory: String
+    var queueDirectory: String
+    var dataDirectory: String
+    var daemonDirectory: String
+    var mailOwner: MailOwner
+    var defaultProcessLimit: Int
+    var serviceThrottleTime: Int
+    var syslogName: String
+    var syslogFacility: Int32
+    var maillogFile: String
+    var postlogServiceName: String
+    var myHostname: String
+    var importEnvironment: [String]
+    var inetInterfaces: String
+    var inetProtocols: String
+    var debuggerCommand: String
+    var version: String
+
+    static func load(_ main: MainConfig) throws -> MasterSettings {
+        func fail(_ name: String, _ what: String) -> ConfigError {
+            ConfigError("file \(main.path): parameter \(name): \(what)")
+        }
+        let ownerName = try main.value("mail_owner")
+        guard let owner = MailOwner.lookup(ownerName) else {
+            throw fail("mail_owner", "unknown user name value: \(ownerName)")
+        }
+        let facilityName = try main.value("syslog_facility")
+        guard let facility = MasterLog.facility(named: facilityName) else {
+            throw fail("syslog_facility", "unrecognized value: \(facilityName)")
+        }
+        let throttle = try main.seconds("service_throttle_time")
+        guard throttle >= 1 else {
+            throw fail("service_throttle_time", "bad value: \(throttle)")
+        }
+        let maillog = try main.value("maillog_file")
+        if !maillog.isEmpty {
+            let prefixes = try main.list("maillog_file_prefixes")
+            guard prefixes.contains(where: { maillog.hasPrefix($0) }) else {
+                throw ConfigError("maillog_file value '\(maillog)' does not match any prefix in maillog_file_prefixes")
+            }
+        }
+        return MasterSettings(
+            configDirectory: main.configDirectory,
+            queueDirectory: try main.value("queue_directory"),
+            dataDirectory: try main.value("data_directory"),
+            daemonDirectory: try main.value("daemon_directory"),
+            mailOwner: owner,
+            defaultProcessLimit: try main.integer("default_process_limit"),
+            serviceThrottleTime: throttle,
+            syslogName: try main.value("syslog_name"),
+            syslogFacility: facility,
+            maillogFile: maillog,
+            postlogServiceName: try main.value("postlog_service_name"),
+            myHostname: try main.value("myhostname"),
+            importEnvironment: splitConfigList(try main.value("import_environment")),
+            inetInterfaces: try main.value("inet_interfaces"),
+            inetProtocols: try main.value("inet_protocols"),
+            debuggerCommand: try main.value("debugger_command"),
+            version: try main.value("mail_version"))
+    }
+
+    /// Where log records go under these settings.
+    var logSink: LogSink {
+        if maillogFile.isEmpty { return .syslog }
+        let label = myHostname.split(separator: ".").first.map(String.init) ?? myHostname
+        return .postlog(socketPath: postlogSocketPath, file: maillogFile, hostLabel: label)
+    }
+
+    var postlogSocketPath: String { queueDirectory + "/public/" + postlogServiceName }
+}

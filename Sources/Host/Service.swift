@@ -1,0 +1,69 @@
+// Service.swift - the run-time state of one master.cf service.
+//
+// A Service owns its listen descriptors (kept across reloads), its current
+// status channel (replaced on every restart), and the process counters the
+// spawn policy needs. Its children live in the master's child table and
+// point back here; a child of a replaced channel still counts until reaped.
+
+import Glibc
+import PostfixConfig
+
+final class Service {
+    var entry: MasterEntry
+    var path: String
+    var throttleDelay: Int
+    let listenFDs: [Int32]
+    var channel: StatusChannel
+
+    var totalProcesses = 0
+    var availableProcesses = 0
+    var listening = false
+    var throttled = false
+    var throttleTimer: EventLoop.TimerID?
+    var wakeupTimer: EventLoop.TimerID?
+    /// A conditional ("N?") wakeup waits for the first spawn.
+    var wakeupDeferred: Bool
+    var stressExpiry: Double = 0
+    var busyWarningTime: Double = -.infinity
+    var removed = false
+
+    init(entry: MasterEntry, daemonDirectory: String, throttleDelay: Int,
+         listenFDs: [Int32], channel: StatusChannel) {
+        self.entry = entry
+        self.path = daemonDirectory + "/" + entry.command
+        self.throttleDelay = throttleDelay
+        self.listenFDs = listenFDs
+        self.channel = channel
+        self.wakeupDeferred = entry.wakeupConditional
+    }
+
+    /// `name(canonical)`, the form master log messages use.
+    var label: String { "\(entry.name)(\(entry.canonicalName))" }
+
+    var belowProcessLimit: Bool {
+        entry.processLimit == 0 || totalProcesses < entry.processLimit
+    }
+
+    /// The listening rule: watch for clients only when nobody else will
+    /// pick them up and another process may be started.
+    var shouldListen: Bool {
+        !removed && !throttled && availableProcesses == 0 && belowProcessLimit
+    }
+
+    var stressEligible: Bool { ChildArguments.isStressEligible(entry) }
+}
+
+final class ChildProcess {
+    let pid: pid_t
+    let service: Service
+    let generation: UInt32
+    var available = true
+    var useCount = 0
+    var killedByMaster = false
+
+    init(pid: pid_t, service: Service, generation: UInt32) {
+        self.pid = pid
+        self.service = service
+        self.generation = generation
+    }
+}

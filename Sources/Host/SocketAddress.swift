@@ -1,0 +1,93 @@
+// SocketAddress.swift - sockaddr values built from Swift strings.
+//
+// Guarantees: a UNIX path longer than sun_path is reported, never truncated
+// silently; inet addresses are built from numeric strings only (names were
+// resolved by the configuration library).
+
+import Glibc
+import PostfixConfig
+
+struct UnixAddress {
+    private var storage = sockaddr_un()
+    let fits: Bool
+
+    init(path: String) {
+        storage.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: storage.sun_path)
+        fits = bytes.count < capacity
+        withUnsafeMutableBytes(of: &storage.sun_path) { raw in
+            for (index, byte) in bytes.prefix(capacity - 1).enumerated() {
+                raw[index] = byte
+            }
+        }
+    }
+
+    mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+}
+
+/// An IPv4 or IPv6 socket address with a port.
+struct InetAddress {
+    private var storage = sockaddr_storage()
+    private(set) var length: socklen_t = 0
+    let family: Int32
+
+    init?(family: Int32, host: String, port: UInt16) {
+        self.family = family
+        if family == AF_INET {
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            guard inet_pton(AF_INET, host, &sin.sin_addr) == 1 else { return nil }
+            withUnsafeMutableBytes(of: &storage) { dst in
+                withUnsafeBytes(of: sin) { dst.copyMemory(from: $0) }
+            }
+            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        } else if family == AF_INET6 {
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = port.bigEndian
+            guard inet_pton(AF_INET6, host, &sin6.sin6_addr) == 1 else { return nil }
+            withUnsafeMutableBytes(of: &storage) { dst in
+                withUnsafeBytes(of: sin6) { dst.copyMemory(from: $0) }
+            }
+            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        } else {
+            return nil
+        }
+    }
+
+    init?(_ resolved: ResolvedAddress) {
+        self.init(family: resolved.family, host: resolved.host, port: resolved.port)
+    }
+
+    mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        let length = self.length
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+}
+
+/// strerror(errno) as a Swift string, for "%m"-style messages.
+func errnoText(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}
+
+/// Marks a descriptor close-on-exec and/or non-blocking.
+@discardableResult
+func setDescriptorFlags(_ fd: Int32, closeOnExec: Bool = true, nonBlocking: Bool) -> Bool {
+    if closeOnExec {
+        let flags = fcntl(fd, F_GETFD)
+        if flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0 { return false }
+    }
+    let status = fcntl(fd, F_GETFL)
+    if status < 0 { return false }
+    let wanted = nonBlocking ? (status | O_NONBLOCK) : (status & ~O_NONBLOCK)
+    return fcntl(fd, F_SETFL, wanted) >= 0
+}

@@ -1,0 +1,84 @@
+// Spawner.swift - fork and exec one daemon process with Postfix's descriptors.
+//
+// In the child: flow pipe on 3 (read) and 4 (write), the service's status
+// channel on 5, listen sockets on 6 onwards, stdio as inherited, everything
+// else close-on-exec. Sources are first moved above every target so that no
+// dup2 can clobber a descriptor still to be placed. The C strings for argv
+// and envp are built before fork, so the child only calls async-signal-safe
+// functions up to execve. If execve fails the child logs the stock fatal
+// message and exits 1 after a second, which the master sees as a bad start.
+
+import Glibc
+import CSystem
+
+struct ChildDescriptors {
+    let flowRead: Int32
+    let flowWrite: Int32
+    let status: Int32
+    let listeners: [Int32]
+}
+
+enum Spawner {
+    static let firstListenFD: Int32 = 6
+
+    /// Returns the child's pid, or -1 with errno set when fork fails.
+    static func spawn(path: String, argv: [String], environment: [String],
+                      descriptors: ChildDescriptors) -> pid_t {
+        let cArgv = CStringArray(argv)
+        let cEnvp = CStringArray(environment)
+        defer {
+            cArgv.free()
+            cEnvp.free()
+        }
+        let pid = cs_fork()
+        if pid != 0 { return pid }
+        placeDescriptors(descriptors)
+        execve(path, cArgv.pointer, cEnvp.pointer)
+        MasterLog.fatal("master_spawn: exec \(path): \(errnoText())")
+    }
+
+    /// Child side: moves the inherited descriptors to 3, 4, 5, 6.. .
+    private static func placeDescriptors(_ d: ChildDescriptors) {
+        let sources = [d.flowRead, d.flowWrite, d.status] + d.listeners
+        let floor = firstListenFD + Int32(d.listeners.count)
+        let moved = sources.map { fcntl($0, F_DUPFD_CLOEXEC, floor) }
+        for (index, fd) in moved.enumerated() {
+            let target = Int32(3 + index)
+            if fd < 0 || dup2(fd, target) < 0 {
+                MasterLog.fatal("master_spawn: dup2 descriptor \(target): \(errnoText())")
+            }
+        }
+    }
+}
+
+/// A NULL-terminated array of C strings owned by the caller until free().
+struct CStringArray {
+    let pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        pointer = .allocate(capacity: count + 1)
+        for (index, string) in strings.enumerated() {
+            pointer[index] = strdup(string)
+        }
+        pointer[count] = nil
+    }
+
+    func free() {
+        for index in 0..<count { Glibc.free(pointer[index]) }
+        pointer.deallocate()
+    }
+}
+
+extension Spawner {
+    /// Runs `/bin/sh -c command` with the current environment.
+    static func spawnShell(_ command: String) -> pid_t {
+        let cArgv = CStringArray(["sh", "-c", command])
+        defer { cArgv.free() }
+        let pid = cs_fork()
+        if pid != 0 { return pid }
+        execv("/bin/sh", cArgv.pointer)
+        cs_exit_now(127)
+    }
+}

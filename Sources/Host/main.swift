@@ -1,0 +1,151 @@
+// main.swift - master(8): start-up sequence, signals and the event loop.
+//
+// Start-up follows the stock order: umask 077, logging, privilege and option
+// checks, optional wait monitor, detaching, descriptor reservation, main.cf,
+// environment, lock files, master.cf and services, then the event loop.
+// A bad configuration at start-up is fatal (like stock); at reload it is
+// logged with its file and line and the running configuration stays.
+
+import Glibc
+import CSystem
+import PostfixConfig
+
+let program = "master"
+_ = umask(0o077)
+_ = cs_signal_ignore(SIGPIPE)
+closeInheritedDescriptors()
+MasterLog.start(program: program)
+
+if getuid() != 0 { MasterLog.fatal("the master command is reserved for the superuser") }
+if getuid() != geteuid() { MasterLog.fatal("the master command must not run as a set-uid process") }
+
+let options: MasterOptions
+do {
+    options = try MasterOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch MasterOptions.ParseError.message(let text) {
+    MasterLog.fatal(text)
+}
+if options.initMode && getpid() != 1 { MasterLog.fatal("-i is allowed only for PID 1 process") }
+if let directory = options.configDirectory { setenv("MAIL_CONFIG", directory, 1) }
+let debugMode = options.debugger || getenv("MAIL_DEBUG") != nil
+let verbose = options.verbosity > 0 || getenv("MAIL_VERBOSE") != nil
+
+let monitorFD: Int32? = options.waitForInit ? InitMonitor.detach() : nil
+if !options.foreground { redirectStandardDescriptors(keepStdout: options.keepStdout || options.initMode) }
+if !options.initMode && !options.debugger && !options.foreground && getsid(0) != getpid() && setsid() < 0 {
+    MasterLog.fatal("unable to set session and process group ID: \(errnoText())")
+}
+reserveLowDescriptors()
+
+let configDirectory = getenv("MAIL_CONFIG").map { String(cString: $0) } ?? "/etc/postfix"
+var configuration: Configuration
+do {
+    configuration = try Configuration.load(configDirectory: configDirectory, frozen: nil)
+} catch {
+    MasterLog.fatal("\(error)")
+}
+applyLogging(configuration.settings)
+MasterEnvironment.apply(configuration.settings)
+if chdir(configuration.settings.queueDirectory) < 0 {
+    MasterLog.fatal("chdir \(configuration.settings.queueDirectory): \(errnoText())")
+}
+
+let pidPath = "pid/\(program).pid"
+if options.testOnly { exit(LockFiles.isRunning(pidPath: pidPath) ? 1 : 0) }
+let pidLock = takeLock(pidPath, owner: nil)
+let dataLock = takeLock(configuration.settings.dataDirectory + "/master.lock",
+                        owner: configuration.settings.mailOwner)
+if debugMode { Debugger.run(configuration.settings, command: configuration.main) }
+configuration.logNotices()
+
+let loop = EventLoop()
+let master = Master(loop: loop, settings: configuration.settings,
+                    flags: ChildFlags(debug: options.foreground, verbose: verbose),
+                    initMode: options.initMode)
+master.startAll(configuration.services)
+_ = SignalPipe(loop: loop, handlers: SignalHandlers(
+    reload: reload,
+    reap: { master.reapChildren() },
+    terminate: { terminate($0) }))
+MasterLog.info("daemon started -- version \(configuration.settings.version), configuration \(configDirectory)")
+if let monitorFD { InitMonitor.signalReady(monitorFD) }
+if let seconds = options.exitAfter {
+    loop.after(Double(seconds)) {
+        MasterLog.info("master exit time has arrived")
+        exit(0)
+    }
+}
+while true { loop.runOnce() }
+
+// MARK: start-up helpers
+
+func closeInheritedDescriptors() {
+    let limit = Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 65536))
+    var fd: Int32 = 3
+    while fd < limit {
+        close(fd)
+        fd += 1
+    }
+}
+
+func redirectStandardDescriptors(keepStdout: Bool) {
+    let null = open("/dev/null", O_RDWR)
+    if null < 0 { return }
+    for fd: Int32 in [0, 1, 2] where !(fd == 1 && keepStdout) {
+        dup2(null, fd)
+    }
+    if null > 2 { close(null) }
+}
+
+/// Occupies descriptors 3-7 so every later descriptor is above the range
+/// children expect theirs in.
+func reserveLowDescriptors() {
+    for _ in 0..<5 { _ = fcntl(0, F_DUPFD_CLOEXEC, 3) }
+}
+
+func takeLock(_ path: String, owner: MailOwner?) -> Int32 {
+    let outcome = owner.map { owner in owner.asUser { LockFiles.acquire(path) } } ?? LockFiles.acquire(path)
+    switch outcome {
+    case .locked(let fd):
+        LockFiles.writePid(fd)
+        return fd
+    case .held:
+        MasterLog.fatal(LockFiles.heldMessage(path))
+    case .failed(let text):
+        MasterLog.fatal(text)
+    }
+}
+
+func applyLogging(_ settings: MasterSettings) {
+    MasterLog.configure(syslogName: settings.syslogName, program: program,
+                        facility: settings.syslogFacility, sink: settings.logSink)
+}
+
+// MARK: signal work
+
+func reload() {
+    MasterLog.info("reload -- version \(configuration.settings.version), configuration \(configDirectory)")
+    let next: Configuration
+    do {
+        next = try Configuration.load(configDirectory: configDirectory, frozen: configuration.frozen)
+    } catch {
+        MasterLog.error("\(error)")
+        MasterLog.error("reload failed: keeping the running configuration")
+        return
+    }
+    next.logNotices()
+    configuration = next
+    MasterEnvironment.apply(next.settings)
+    master.apply(settings: next.settings, config: next.services)
+    applyLogging(next.settings)
+}
+
+func terminate(_ signo: Int32) -> Never {
+    if options.initMode { _exit(0) }
+    _ = cs_signal_ignore(SIGTERM)
+    master.terminateChildren()
+    MasterLog.info("terminating on signal \(signo)")
+    _ = cs_signal_default(signo)
+    raise(signo)
+    _exit(1)
+}
