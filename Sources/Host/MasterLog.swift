@@ -62,6 +62,14 @@ enum MasterLog {
     }
 
     static func info(_ text: String) { emit(.info, text) }
+
+    /// For the last words of a terminating master: postlogd is being
+    /// terminated too, so records go straight to maillog_file.
+    static func bypassPostlog() {
+        if case let .postlog(_, file, hostLabel) = sink {
+            sink = .postlog(socketPath: "", file: file, hostLabel: hostLabel)
+        }
+    }
     static func warning(_ text: String) { emit(.warning, text) }
     static func error(_ text: String) { emit(.error, text) }
 
@@ -78,7 +86,7 @@ enum MasterLog {
             cs_syslog(level.syslogPriority, body)
         case let .postlog(socketPath, file, hostLabel):
             let record = "\(timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(body)"
-            if !sendToPostlog(record, socketPath: socketPath) {
+            if socketPath.isEmpty || !sendToPostlog(record, socketPath: socketPath) {
                 appendToFile(record + "\n", file: file)
             }
         }

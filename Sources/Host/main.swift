@@ -143,8 +143,9 @@ func reload() {
 func terminate(_ signo: Int32) -> Never {
     if options.initMode { _exit(0) }
     _ = cs_signal_ignore(SIGTERM)
-    master.terminateChildren()
+    MasterLog.bypassPostlog()
     MasterLog.info("terminating on signal \(signo)")
+    master.terminateChildren()
     _ = cs_signal_default(signo)
     raise(signo)
     _exit(1)
