@@ -13,6 +13,7 @@ struct Configuration {
     let main: MainConfig
     var settings: MasterSettings
     let services: MasterConfig
+    let parseWarnings: [String]
 
     /// Values frozen at start-up.
     struct Frozen {
@@ -33,7 +34,8 @@ struct Configuration {
         options.inetInterfaces = settings.inetInterfaces
         options.inetProtocols = settings.inetProtocols
         let services = try MasterConfig.load(configDirectory: configDirectory, options: options)
-        return Configuration(main: main, settings: settings, services: services)
+        return Configuration(main: main, settings: settings, services: services,
+                             parseWarnings: options.warnings)
     }
 
     var frozen: Frozen {
@@ -44,6 +46,7 @@ struct Configuration {
     /// Logs what the parsers noticed but did not refuse.
     func logNotices() {
         main.warnings.forEach(MasterLog.warning)
+        parseWarnings.forEach(MasterLog.warning)
         services.warnings.forEach(MasterLog.warning)
         services.infos.forEach(MasterLog.info)
     }

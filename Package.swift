@@ -1,0 +1,41 @@
+// swift-tools-version:5.10
+// The mail daemon host: a drop-in master(8) for Postfix 3.7, its configuration
+// library, and the administration tools.
+import PackageDescription
+
+let package = Package(
+    name: "MailHost",
+    products: [
+        .executable(name: "master", targets: ["Host"]),
+        .executable(name: "postfix", targets: ["PostfixTool"]),
+        .executable(name: "postmulti", targets: ["PostmultiTool"]),
+        .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
+    ],
+    targets: [
+        // Thin C shims for what Swift cannot express safely: signal handlers,
+        // variadic syslog, SCM_RIGHTS, the packed epoll_event.
+        .target(name: "CSystem", path: "Sources/CSystem"),
+        // main.cf / master.cf parsing, parameter expansion, Debian defaults.
+        .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
+        .executableTarget(
+            name: "Host",
+            dependencies: ["PostfixConfig", "CSystem"],
+            path: "Sources/Host"),
+        .executableTarget(
+            name: "PostfixTool",
+            dependencies: ["PostfixConfig", "CSystem"],
+            path: "Sources/Tools/postfix"),
+        .executableTarget(
+            name: "PostmultiTool",
+            dependencies: ["PostfixConfig", "CSystem"],
+            path: "Sources/Tools/postmulti"),
+        .testTarget(
+            name: "PostfixConfigTests",
+            dependencies: ["PostfixConfig"],
+            path: "Tests/PostfixConfigTests"),
+        .testTarget(
+            name: "HostTests",
+            dependencies: ["PostfixConfig", "Host"],
+            path: "Tests/HostTests"),
+    ]
+)

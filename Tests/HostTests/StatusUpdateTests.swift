@@ -1,0 +1,36 @@
+// StatusUpdateTests.swift - decoding of the 12-byte child status record.
+import XCTest
+@testable import Host
+
+final class StatusUpdateTests: XCTestCase {
+    func testDecodesLittleEndianRecord() {
+        let bytes: [UInt8] = [0x39, 0x30, 0, 0, 0x0a, 0, 0, 0, 1, 0, 0, 0]
+        XCTAssertEqual(StatusUpdate(bytes: bytes[...]),
+                       StatusUpdate(pid: 12345, generation: 10, status: StatusUpdate.available))
+    }
+
+    func testDecodesFromSliceOffset() {
+        let bytes: [UInt8] = [9, 9] + [1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]
+        XCTAssertEqual(StatusUpdate(bytes: bytes[2...]),
+                       StatusUpdate(pid: 1, generation: 2, status: StatusUpdate.taken))
+    }
+
+    func testChannelCarriesRecordsWrittenByChildEnd() throws {
+        let channel = try XCTUnwrap(StatusChannel())
+        defer { channel.close() }
+        var record: [UInt8] = [0xd2, 0x04, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
+        XCTAssertEqual(write(channel.childFD, &record, record.count), 12)
+        guard case .update(let update) = channel.readUpdate() else { return XCTFail("no update read") }
+        XCTAssertEqual(update, StatusUpdate(pid: 1234, generation: 7, status: StatusUpdate.taken))
+        guard case .empty = channel.readUpdate() else { return XCTFail("channel should be drained") }
+    }
+
+    func testShortRecordIsReportedAsPartial() throws {
+        let channel = try XCTUnwrap(StatusChannel())
+        defer { channel.close() }
+        var record: [UInt8] = [1, 2, 3, 4, 5]
+        XCTAssertEqual(write(channel.childFD, &record, record.count), 5)
+        guard case .partial(let count) = channel.readUpdate() else { return XCTFail("expected partial") }
+        XCTAssertEqual(count, 5)
+    }
+}
