@@ -1,0 +1,26 @@
+# make            build the release products (swift build -c release)
+# make install    lay them out under $(DESTDIR):
+#   $(DESTDIR)$(DAEMONDIR)   daemon_directory: our master + links to the stock daemons
+#   $(DESTDIR)$(SBINDIR)     the postfix and postmulti commands
+# make check      run the tests (what CI runs: .ci/run without the apt-get part)
+DESTDIR   ?=
+DAEMONDIR ?= /usr/lib/mailhost/sbin
+SBINDIR   ?= /usr/sbin
+SWIFT     ?= swift
+BIN        = $(shell $(SWIFT) build -c release --show-bin-path)
+
+.PHONY: all install check clean
+all:
+	$(SWIFT) build -c release
+
+install: all
+	contrib/install-daemon-dir $(DESTDIR)$(DAEMONDIR) $(BIN)/master
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 755 $(BIN)/postfix $(BIN)/postmulti $(DESTDIR)$(SBINDIR)/
+
+check:
+	$(SWIFT) build
+	MAILHOST_MASTER=$$($(SWIFT) build --show-bin-path)/master $(SWIFT) test
+
+clean:
+	$(SWIFT) package clean
