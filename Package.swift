@@ -15,11 +15,15 @@ let package = Package(
         // Thin C shims for what Swift cannot express safely: signal handlers,
         // variadic syslog, SCM_RIGHTS, the packed epoll_event.
         .target(name: "CSystem", path: "Sources/CSystem"),
+        // GNU libltdl, through which plugins are loaded (Debian libltdl-dev).
+        .systemLibrary(name: "CLTDL", path: "Sources/CLTDL"),
+        // The plugin ABI: one C header for plugin authors, no code.
+        .target(name: "MailhostPluginABI", path: "Sources/PluginAPI/CABI"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         .executableTarget(
             name: "Host",
-            dependencies: ["PostfixConfig", "CSystem"],
+            dependencies: ["PostfixConfig", "CSystem", "CLTDL", "MailhostPluginABI"],
             path: "Sources/Host",
             // A release master carries its Swift runtime: 6.2 MB instead of
             // 8.0 MB peak RSS, and fewer mappings for every fork() to copy.
