@@ -33,17 +33,17 @@ public struct MainConfig: Sendable {
     public static func parse(text: String, path: String, configDirectory: String) throws -> MainConfig {
         var warnings: [String] = []
         let lines = LogicalLines.split(text, path: path) { warnings.append($0) }
-        var values: [String: String] = [:]
+        // Like stock, the dictionary starts out holding config_directory, so
+        // a main.cf setting of it is an "override" of the directory in use.
+        var values: [String: String] = ["config_directory": configDirectory]
         var order: [String] = []
+        var seen: Set<String> = []
         for line in lines {
             let (name, value) = try splitNameValue(line, path: path)
-            if let old = values[name] {
-                if old != value {
-                    warnings.append("\(path), line \(line.number): overriding earlier entry: \(name)=\(old)")
-                }
-            } else {
-                order.append(name)
+            if let old = values[name], old != value {
+                warnings.append("\(path), line \(line.number): overriding earlier entry: \(name)=\(old)")
             }
+            if seen.insert(name).inserted { order.append(name) }
             values[name] = value
         }
         return MainConfig(path: path, configDirectory: configDirectory, warnings: warnings,
@@ -119,16 +119,14 @@ public struct MainConfig: Sendable {
                 try? expand($0, hiding: hiding.union(["mydomain"]))
             } ?? ParameterDefaults.defaultHostname(mydomain: nil)
             return ParameterDefaults.domainPart(of: host)
-        case "config_directory":
-            // Programs report the directory they actually read main.cf from.
-            return configDirectory
         default:
             return ParameterDefaults.value(name)
         }
     }
 }
 
-/// "<dir>/<file>" without doubling a trailing slash.
+/// "<dir>/<file>", spelled exactly as stock builds it (a trailing "/" on
+/// the directory is not collapsed), so error texts match.
 func joinPath(_ directory: String, _ file: String) -> String {
-    directory.hasSuffix("/") ? directory + file : directory + "/" + file
+    directory + "/" + file
 }

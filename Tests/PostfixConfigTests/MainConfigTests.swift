@@ -43,6 +43,14 @@ final class MainConfigTests: XCTestCase {
         XCTAssertEqual(try config.value("no_such_parameter"), "")
     }
 
+    func testConfigDirectoryIsPresetLikeStock() throws {
+        let config = try parseMain("config_directory = /elsewhere\n")
+        XCTAssertEqual(try config.value("config_directory"), "/elsewhere")
+        XCTAssertEqual(config.warnings, ["/cfg/main.cf, line 1: overriding earlier entry: config_directory=/cfg"])
+        XCTAssertEqual(try parseMain("config_directory = /cfg\n").warnings, [])
+        XCTAssertEqual(config.explicitNames, ["config_directory"])
+    }
+
     func testSyslogNameFollowsMultiInstanceName() throws {
         let config = try parseMain("multi_instance_name = postfix-out\n")
         XCTAssertEqual(try config.value("syslog_name"), "postfix-out")

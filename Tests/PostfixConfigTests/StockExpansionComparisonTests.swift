@@ -104,6 +104,24 @@ final class StockExpansionComparisonTests: XCTestCase {
         }
     }
 
+    /// Warnings from loading main.cf (duplicates, config_directory preset,
+    /// orphan continuation) are the ones stock prints.
+    func testLoadWarningsMatchStock() throws {
+        guard StockPostconf.available() else { return }
+        let scratch = try ScratchConfig(main: "  orphan\nconfig_directory = /elsewhere\nrelayhost = a\nrelayhost = b\nrelayhost = b\n")
+        let ours = try MainConfig.load(configDirectory: scratch.directory + "/")
+        let stock = try ProcessRunner.run(StockPostconf.path, ["-c", scratch.directory + "/", "-h", "relayhost"])
+        XCTAssertEqual(stock.stdout, "b\n")
+        let stockWarnings = stock.stderr.split(separator: "\n").map(String.init)
+            .filter { !$0.contains("master.cf") }
+            .map { $0.replacingOccurrences(of: "/usr/sbin/postconf: warning: ", with: "")
+                     .replacingOccurrences(of: "postconf: warning: ", with: "") }
+        // postconf reads main.cf more than once; its first pass is the one
+        // that corresponds to a single load.
+        XCTAssertEqual(ours.warnings, Array(stockWarnings.prefix(ours.warnings.count)))
+        XCTAssertEqual(ours.warnings.count, 3)
+    }
+
     /// Broken expressions: our error warning is the one stock prints.
     func testExpansionErrorsMatchStockWarnings() throws {
         guard StockPostconf.available() else { return }

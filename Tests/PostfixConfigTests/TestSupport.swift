@@ -11,6 +11,11 @@ struct ProcessResult {
     let stderr: String
 }
 
+/// Written by one reader thread, read only after the DispatchGroup wait.
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+}
+
 enum ProcessRunner {
     /// Runs `executable` with `arguments`, capturing both output streams.
     static func run(_ executable: String, _ arguments: [String],
@@ -24,15 +29,16 @@ enum ProcessRunner {
         process.standardError = err
         try process.run()
         // Read both pipes before waiting so a chatty child cannot block.
-        var outData = Data(), errData = Data()
+        let errBox = DataBox()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        outData = out.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
+        let errData = errBox.data
         process.waitUntilExit()
         return ProcessResult(status: process.terminationStatus,
                              stdout: String(decoding: outData, as: UTF8.self),
