@@ -181,7 +181,11 @@ enum {
     /* void unwatch(mh_host *, int fd)  EVENT */
     MH_HOST_UNWATCH = 13,
     /* int timer(mh_host *, int64_t milliseconds, void (*cb)(void *ctx), void *ctx)  EVENT: one-shot */
-    MH_HOST_TIMER = 14
+    MH_HOST_TIMER = 14,
+    /* size_t arg_count(mh_host *)  master.cf arguments after the command, -o pairs excluded */
+    MH_HOST_ARG_COUNT = 15,
+    /* size_t arg(mh_host *, size_t index, char *buf, size_t size)  as param_string */
+    MH_HOST_ARG = 16
 };
 
 typedef void (*mh_log_fn)(mh_host *, int, const char *, size_t);
@@ -197,6 +201,8 @@ typedef void (*mh_client_done_fn)(mh_host *, mh_client *);
 typedef int (*mh_watch_read_fn)(mh_host *, int, void (*)(void *, int), void *);
 typedef void (*mh_unwatch_fn)(mh_host *, int);
 typedef int (*mh_timer_fn)(mh_host *, int64_t, void (*)(void *), void *);
+typedef size_t (*mh_arg_count_fn)(mh_host *);
+typedef size_t (*mh_arg_fn)(mh_host *, size_t, char *, size_t);
 
 /* Looks up a function by id in a {0, NULL}-terminated table; NULL if absent. */
 static inline mh_fn mh_lookup(const mh_function *table, uint32_t id)
