@@ -7,11 +7,12 @@ DESTDIR   ?=
 DAEMONDIR ?= /usr/lib/mailhost/sbin
 SBINDIR   ?= /usr/sbin
 SWIFT     ?= swift
-BIN        = $(shell $(SWIFT) build -c release --show-bin-path)
+BUILDFLAGS ?=
+BIN        = $(shell $(SWIFT) build -c release $(BUILDFLAGS) --show-bin-path)
 
 .PHONY: all install check clean
 all:
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(BUILDFLAGS)
 
 install: all
 	contrib/install-daemon-dir $(DESTDIR)$(DAEMONDIR) $(BIN)/master
@@ -19,8 +20,8 @@ install: all
 	install -m 755 $(BIN)/postfix $(BIN)/postmulti $(DESTDIR)$(SBINDIR)/
 
 check:
-	$(SWIFT) build
-	MAILHOST_MASTER=$$($(SWIFT) build --show-bin-path)/master $(SWIFT) test
+	$(SWIFT) build $(BUILDFLAGS)
+	MAILHOST_MASTER=$$($(SWIFT) build $(BUILDFLAGS) --show-bin-path)/master $(SWIFT) test $(BUILDFLAGS)
 
 clean:
 	$(SWIFT) package clean
