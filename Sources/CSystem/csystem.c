@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 
 extern char **environ;
 
@@ -128,6 +129,19 @@ int cs_send_fd(int sock, int fd)
 }
 
 char **cs_environ(void) { return environ; }
+void cs_close_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned) lowfd, ~0U, 0) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    for (int fd = lowfd; fd < max && fd < 65536; fd++)
+        (void) close(fd);
+}
+
+int cs_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
 int cs_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 pid_t cs_fork(void) { return fork(); }
 void cs_exit_now(int status) { _exit(status); }

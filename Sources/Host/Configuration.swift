@@ -12,8 +12,12 @@ import PostfixConfig
 struct Configuration {
     let main: MainConfig
     var settings: MasterSettings
-    let services: MasterConfig
+    var services: MasterConfig
     let parseWarnings: [String]
+    /// What each service's command runs, by service key.
+    var programs: [String: ServiceProgram] = [:]
+    /// Log lines about plugin resolution and refusals, emitted by logNotices.
+    var pluginNotices: [(LogLevel, String)] = []
 
     /// Values frozen at start-up.
     struct Frozen {
@@ -34,8 +38,33 @@ struct Configuration {
         options.inetInterfaces = settings.inetInterfaces
         options.inetProtocols = settings.inetProtocols
         let services = try MasterConfig.load(configDirectory: configDirectory, options: options)
-        return Configuration(main: main, settings: settings, services: services,
-                             parseWarnings: options.warnings)
+        var configuration = Configuration(main: main, settings: settings, services: services,
+                                          parseWarnings: options.warnings)
+        configuration.resolvePrograms()
+        return configuration
+    }
+
+    /// Decides plugin or executable for every service and validates each
+    /// plugin in a child; a refused plugin disables only its own service.
+    private mutating func resolvePrograms() {
+        var kept: [MasterEntry] = []
+        for entry in services.entries {
+            let program = ServiceProgram.resolve(command: entry.command, pluginDirectory: settings.pluginDirectory,
+                                                 daemonDirectory: settings.daemonDirectory)
+            if case let .plugin(path, loadName) = program {
+                let problems = PluginValidator.problems(path: path, loadName: loadName)
+                if !problems.isEmpty {
+                    pluginNotices += problems.map { (.error, PluginMessages.refused(path, $0)) }
+                    pluginNotices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))
+                    continue
+                }
+                pluginNotices.append((.info, PluginMessages.resolved(service: entry.name, canonical: entry.canonicalName,
+                                                                     command: entry.command, path: path)))
+            }
+            programs[entry.key] = program
+            kept.append(entry)
+        }
+        services.entries = kept
     }
 
     var frozen: Frozen {
@@ -49,6 +78,7 @@ struct Configuration {
         parseWarnings.forEach(MasterLog.warning)
         services.warnings.forEach(MasterLog.warning)
         services.infos.forEach(MasterLog.info)
+        for (level, text) in pluginNotices { MasterLog.emit(level, text) }
     }
 
     private static func keepFrozen(_ value: inout String, _ old: String, name: String) {

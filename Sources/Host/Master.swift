@@ -14,6 +14,7 @@ import CSystem
 final class Master {
     let loop: EventLoop
     private(set) var settings: MasterSettings
+    private var main: MainConfig
     let flags: ChildFlags
     let initMode: Bool
     private var services: [String: Service] = [:]
@@ -24,9 +25,10 @@ final class Master {
     private let flowPipe: (read: Int32, write: Int32)
     private lazy var wakeups = WakeupSender(loop: loop)
 
-    init(loop: EventLoop, settings: MasterSettings, flags: ChildFlags, initMode: Bool) {
+    init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
         self.loop = loop
-        self.settings = settings
+        self.settings = configuration.settings
+        self.main = configuration.main
         self.flags = flags
         self.initMode = initMode
         var fds: [Int32] = [-1, -1]
@@ -41,16 +43,20 @@ final class Master {
 
     /// Starts every service of a freshly parsed master.cf. At start-up a
     /// service that cannot listen is fatal, as for the stock master.
-    func startAll(_ config: MasterConfig) {
-        for entry in config.entries {
-            if let failure = startService(entry) {
+    func startAll(_ configuration: Configuration) {
+        for entry in configuration.services.entries {
+            if let failure = startService(entry, program: program(for: entry, in: configuration)) {
                 MasterLog.fatal(failure)
             }
         }
     }
 
     /// Creates listeners and the status channel; returns an error text.
-    private func startService(_ entry: MasterEntry) -> String? {
+    private func program(for entry: MasterEntry, in configuration: Configuration) -> ServiceProgram {
+        configuration.programs[entry.key] ?? .executable(path: settings.daemonDirectory + "/" + entry.command)
+    }
+
+    private func startService(_ entry: MasterEntry, program: ServiceProgram) -> String? {
         let backlog = Int32(max(entry.processLimit, settings.defaultProcessLimit))
         let fds: [Int32]
         do {
@@ -64,7 +70,7 @@ final class Master {
             Listeners.closeAll(fds)
             return "socketpair: \(errnoText())"
         }
-        let service = Service(entry: entry, daemonDirectory: settings.daemonDirectory,
+        let service = Service(entry: entry, program: program,
                               throttleDelay: settings.serviceThrottleTime, listenFDs: fds, channel: channel)
         services[entry.key] = service
         serviceOrder.append(entry.key)
@@ -75,9 +81,9 @@ final class Master {
     }
 
     /// Applies a new entry to a running service and retires its children.
-    private func restartService(_ service: Service, with entry: MasterEntry) {
+    private func restartService(_ service: Service, with entry: MasterEntry, program: ServiceProgram) {
         service.entry = entry
-        service.path = settings.daemonDirectory + "/" + entry.command
+        service.program = program
         service.throttleDelay = settings.serviceThrottleTime
         service.wakeupDeferred = entry.wakeupConditional
         replaceChannel(service)
@@ -162,7 +168,16 @@ final class Master {
         let environment = childEnvironment + ["GENERATION=" + String(generation, radix: 8)]
         let descriptors = ChildDescriptors(flowRead: flowPipe.read, flowWrite: flowPipe.write,
                                            status: service.channel.childFD, listeners: service.listenFDs)
-        let pid = Spawner.spawn(path: service.path, argv: argv, environment: environment, descriptors: descriptors)
+        let pid: pid_t
+        switch service.program {
+        case .executable(let path):
+            pid = Spawner.spawn(path: path, argv: argv, environment: environment, descriptors: descriptors)
+        case let .plugin(path, loadName):
+            let spec = PluginWorkerSpec(entry: service.entry, loadName: loadName, path: path, main: main,
+                                        settings: settings, generation: generation,
+                                        stressActive: EventLoop.now() < service.stressExpiry)
+            pid = Spawner.spawnPlugin(spec, descriptors: descriptors)
+        }
         if pid < 0 {
             MasterLog.warning("master_spawn: fork: \(errnoText()) -- throttling")
             throttle(service)
@@ -303,16 +318,18 @@ final class Master {
     // MARK: reload and termination
 
     /// Replaces the running configuration with an already validated one.
-    func apply(settings newSettings: MasterSettings, config: MasterConfig) {
-        settings = newSettings
+    func apply(_ configuration: Configuration) {
+        settings = configuration.settings
+        main = configuration.main
         childEnvironment = MasterEnvironment.current()
         var seen = Set<String>()
-        for entry in config.entries {
+        for entry in configuration.services.entries {
             seen.insert(entry.key)
+            let program = program(for: entry, in: configuration)
             if let service = services[entry.key] {
-                restartService(service, with: entry)
-            } else if let failure = startService(entry) {
-                MasterLog.error("\(config.path): line \(entry.line): service \(entry.name): \(failure) -- service not started")
+                restartService(service, with: entry, program: program)
+            } else if let failure = startService(entry, program: program) {
+                MasterLog.error("\(configuration.services.path): line \(entry.line): service \(entry.name): \(failure) -- service not started")
             }
         }
         for key in serviceOrder where !seen.contains(key) {

@@ -12,6 +12,7 @@ struct MasterSettings {
     var queueDirectory: String
     var dataDirectory: String
     var daemonDirectory: String
+    var pluginDirectory: String
     var mailOwner: MailOwner
     var defaultProcessLimit: Int
     var serviceThrottleTime: Int
@@ -54,6 +55,7 @@ struct MasterSettings {
             queueDirectory: try main.value("queue_directory"),
             dataDirectory: try main.value("data_directory"),
             daemonDirectory: try main.value("daemon_directory"),
+            pluginDirectory: try main.value("plugin_directory"),
             mailOwner: owner,
             defaultProcessLimit: try main.integer("default_process_limit"),
             serviceThrottleTime: throttle,

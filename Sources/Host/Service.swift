@@ -10,7 +10,8 @@ import PostfixConfig
 
 final class Service {
     var entry: MasterEntry
-    var path: String
+    var program: ServiceProgram
+    var path: String { program.path }
     var throttleDelay: Int
     let listenFDs: [Int32]
     var channel: StatusChannel
@@ -27,10 +28,10 @@ final class Service {
     var busyWarningTime: Double = -.infinity
     var removed = false
 
-    init(entry: MasterEntry, daemonDirectory: String, throttleDelay: Int,
+    init(entry: MasterEntry, program: ServiceProgram, throttleDelay: Int,
          listenFDs: [Int32], channel: StatusChannel) {
         self.entry = entry
-        self.path = daemonDirectory + "/" + entry.command
+        self.program = program
         self.throttleDelay = throttleDelay
         self.listenFDs = listenFDs
         self.channel = channel

@@ -21,6 +21,13 @@ struct ChildDescriptors {
 enum Spawner {
     static let firstListenFD: Int32 = 6
 
+    /// Forks a plugin worker: no exec, the plugin is loaded in the child.
+    static func spawnPlugin(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> pid_t {
+        let pid = cs_fork()
+        if pid != 0 { return pid }
+        PluginWorker.run(spec, descriptors: descriptors)
+    }
+
     /// Returns the child's pid, or -1 with errno set when fork fails.
     static func spawn(path: String, argv: [String], environment: [String],
                       descriptors: ChildDescriptors) -> pid_t {
@@ -38,7 +45,7 @@ enum Spawner {
     }
 
     /// Child side: moves the inherited descriptors to 3, 4, 5, 6.. .
-    private static func placeDescriptors(_ d: ChildDescriptors) {
+    static func placeDescriptors(_ d: ChildDescriptors) {
         let sources = [d.flowRead, d.flowWrite, d.status] + d.listeners
         let floor = firstListenFD + Int32(d.listeners.count)
         let moved = sources.map { fcntl($0, F_DUPFD_CLOEXEC, floor) }

@@ -42,6 +42,7 @@ var configuration: Configuration
 do {
     configuration = try Configuration.load(configDirectory: configDirectory, frozen: nil)
 } catch {
+    logConfigWarnings(error)
     MasterLog.fatal("\(error)")
 }
 applyLogging(configuration.settings)
@@ -59,10 +60,10 @@ if debugMode { Debugger.run(configuration.settings, command: configuration.main)
 configuration.logNotices()
 
 let loop = EventLoop()
-let master = Master(loop: loop, settings: configuration.settings,
+let master = Master(loop: loop, configuration: configuration,
                     flags: ChildFlags(debug: options.foreground, verbose: verbose),
                     initMode: options.initMode)
-master.startAll(configuration.services)
+master.startAll(configuration)
 _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reload: reload,
     reap: { master.reapChildren() },
@@ -116,6 +117,11 @@ func takeLock(_ path: String, owner: MailOwner?) -> Int32 {
     }
 }
 
+/// Stock logs the detail of a configuration error as warnings first.
+func logConfigWarnings(_ error: Error) {
+    (error as? ConfigError)?.warnings.forEach(MasterLog.warning)
+}
+
 func applyLogging(_ settings: MasterSettings) {
     MasterLog.configure(syslogName: settings.syslogName, program: program,
                         facility: settings.syslogFacility, sink: settings.logSink)
@@ -129,6 +135,7 @@ func reload() {
     do {
         next = try Configuration.load(configDirectory: configDirectory, frozen: configuration.frozen)
     } catch {
+        logConfigWarnings(error)
         MasterLog.error("\(error)")
         MasterLog.error("reload failed: keeping the running configuration")
         return
@@ -136,7 +143,7 @@ func reload() {
     next.logNotices()
     configuration = next
     MasterEnvironment.apply(next.settings)
-    master.apply(settings: next.settings, config: next.services)
+    master.apply(next)
     applyLogging(next.settings)
 }
 

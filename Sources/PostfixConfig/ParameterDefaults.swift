@@ -17,7 +17,7 @@ public enum ParameterDefaults {
         switch name {
         case "myhostname": return defaultHostname(mydomain: nil)
         case "mydomain": return domainPart(of: defaultHostname(mydomain: nil))
-        default: return tableValue(name)
+        default: return tableValue(name) ?? ProjectParameters.defaults[name]
         }
     }
 
@@ -25,6 +25,7 @@ public enum ParameterDefaults {
     public static var names: [String] {
         var all = parameterDefaultTable.map(\.name)
         all.append(contentsOf: ["mydomain", "myhostname"])
+        all.append(contentsOf: ProjectParameters.defaults.keys)
         return all.sorted()
     }
 

@@ -50,6 +50,12 @@ int cs_send_fd(int sock, int fd);
 /* The process environment, for spawning children. */
 char **cs_environ(void);
 
+/* Closes every descriptor >= lowfd (close_range(2) or a loop). */
+void cs_close_from(int lowfd);
+
+/* accept4(2) with SOCK_CLOEXEC; needs _GNU_SOURCE. */
+int cs_accept_cloexec(int fd);
+
 /* pipe2(2), which needs _GNU_SOURCE. */
 int cs_pipe2(int fds[2], int flags);
 

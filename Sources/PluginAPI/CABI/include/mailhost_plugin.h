@@ -87,11 +87,11 @@ typedef enum mh_server_model {
 } mh_server_model;
 
 /* Host capabilities a plugin may require (descriptor.required_capabilities). */
-#define MH_CAP_PARAMETERS (1ULL << 0) /* MH_HOST_PARAM_* */
-#define MH_CAP_LOGGING    (1ULL << 1) /* MH_HOST_LOG */
-#define MH_CAP_TRIGGERS   (1ULL << 2) /* MH_HOST_SEND_TRIGGER */
-#define MH_CAP_EVENTS     (1ULL << 3) /* MH_HOST_WATCH_*, MH_HOST_TIMER */
-#define MH_CAP_KNOWN      (MH_CAP_PARAMETERS | MH_CAP_LOGGING | MH_CAP_TRIGGERS | MH_CAP_EVENTS)
+#define MH_CAP_PARAMETERS 0x1ULL /* MH_HOST_PARAM_* */
+#define MH_CAP_LOGGING    0x2ULL /* MH_HOST_LOG */
+#define MH_CAP_TRIGGERS   0x4ULL /* MH_HOST_SEND_TRIGGER */
+#define MH_CAP_EVENTS     0x8ULL /* MH_HOST_WATCH_*, MH_HOST_TIMER */
+#define MH_CAP_KNOWN      0xfULL /* every capability ABI 1.0 knows */
 
 /* The descriptor returned by the entry point. */
 typedef struct mh_plugin_descriptor {

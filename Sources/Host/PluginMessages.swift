@@ -1,0 +1,34 @@
+// PluginMessages.swift - every message the host logs about plugins, in one place.
+//
+// Tests and administrators match these texts; keep them stable. A refused
+// plugin produces one `refused` line per problem, then one `disabled` line
+// for the service that named it.
+
+enum PluginMessages {
+    static func resolved(service: String, canonical: String, command: String, path: String) -> String {
+        "service \"\(service)\" (\(canonical)): command \(command) resolves to plugin \(path)"
+    }
+
+    static func refused(_ path: String, _ reason: String) -> String {
+        "plugin \(path) refused: \(reason)"
+    }
+
+    static func disabled(service: String, canonical: String) -> String {
+        "service \"\(service)\" (\(canonical)) disabled: its plugin was refused"
+    }
+
+    static func mismatch(_ field: String, plugin: String, host: String) -> String {
+        "\(field) \(plugin) (host \(host))"
+    }
+
+    static func missingCallback(_ name: String, model: String) -> String {
+        "missing required callback \(name) for the \(model) server model"
+    }
+
+    static let missingEntry = "missing entry symbol " + PluginABI.entryName
+    static func notRootOwned(_ path: String) -> String { "\(path) is not owned by root" }
+    static func writable(_ path: String) -> String { "\(path) is group or world writable" }
+    static func loadFailed(_ text: String) -> String { "cannot load: \(text)" }
+    static let validatorDied = "validation process died"
+    static let validatorTimeout = "validation timed out"
+}

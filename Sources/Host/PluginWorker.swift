@@ -1,0 +1,102 @@
+// PluginWorker.swift - a plugin service process, forked from the master without exec.
+//
+// Order of work in the child: default signal handlers (a plugin fault must
+// end only this process), descriptors placed as for an executable daemon
+// (3/4 flow pipe, 5 status, 6.. listeners) and every other master
+// descriptor closed, logging as "<syslog_name>/<command>", plugin loaded and
+// its descriptor checked again, PRE_INIT as root, chroot and privilege drop
+// as master.cf asks, INIT, then the server skeleton of the plugin's model.
+
+import Glibc
+import CSystem
+import MailhostPluginABI
+import PostfixConfig
+
+/// Everything a worker needs, captured by the master before fork().
+struct PluginWorkerSpec {
+    let entry: MasterEntry
+    let loadName: String
+    let path: String
+    let main: MainConfig
+    let settings: MasterSettings
+    let generation: UInt32
+    let stressActive: Bool
+}
+
+enum PluginWorker {
+    static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
+        resetChildSignals()
+        Spawner.placeDescriptors(descriptors)
+        cs_close_from(Spawner.firstListenFD + Int32(descriptors.listeners.count))
+        let split = splitArguments(spec.entry.arguments)
+        let config = spec.main.with(overrides: split.overrides + [("stress", spec.stressActive ? "yes" : "")]
+                                    + [("service_name", spec.entry.name), ("process_name", spec.entry.command)])
+        startLogging(config, spec: spec)
+        let descriptor = loadChecked(spec)
+        let context = WorkerContext(spec: spec, config: config, arguments: split.arguments,
+                                    descriptor: descriptor, listeners: descriptors.listeners.count)
+        WorkerContext.shared = context
+        context.callInit(PluginCallbacks.preInit, required: false)
+        enterJail(spec)
+        context.callInit(PluginCallbacks.initialize, required: true)
+        context.runSkeleton()
+    }
+
+    /// Splits master.cf arguments into `-o name=value` overrides and the rest.
+    static func splitArguments(_ arguments: [String]) -> (overrides: [(String, String)], arguments: [String]) {
+        var overrides: [(String, String)] = []
+        var rest: [String] = []
+        var index = 0
+        while index < arguments.count {
+            if arguments[index] == "-o", index + 1 < arguments.count {
+                let pair = arguments[index + 1]
+                guard let equals = pair.firstIndex(of: "=") else {
+                    MasterLog.fatal("invalid \"-o \(pair)\" option value: missing '=' after attribute name")
+                }
+                overrides.append((trim(pair[..<equals]), trim(pair[pair.index(after: equals)...])))
+                index += 2
+            } else {
+                rest.append(arguments[index])
+                index += 1
+            }
+        }
+        return (overrides, rest)
+    }
+
+    private static func trim(_ text: Substring) -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        return String(text.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+
+    private static func startLogging(_ config: MainConfig, spec: PluginWorkerSpec) {
+        let syslogName = (try? config.value("syslog_name")) ?? spec.settings.syslogName
+        MasterLog.configure(syslogName: syslogName, program: spec.entry.command,
+                            facility: spec.settings.syslogFacility, sink: spec.settings.logSink)
+    }
+
+    private static func loadChecked(_ spec: PluginWorkerSpec) -> UnsafePointer<mh_plugin_descriptor> {
+        switch PluginLoader.load(spec.loadName) {
+        case .failed(let reason):
+            MasterLog.fatal(PluginMessages.refused(spec.path, reason))
+        case .loaded(let descriptor):
+            let problems = PluginInfo(descriptor: UnsafeRawPointer(descriptor)).problems()
+            if let first = problems.first { MasterLog.fatal(PluginMessages.refused(spec.path, first)) }
+            return descriptor
+        }
+    }
+
+    /// chroot when master.cf says so, then the unprivileged identity.
+    private static func enterJail(_ spec: PluginWorkerSpec) {
+        if spec.entry.chroot {
+            if chroot(spec.settings.queueDirectory) < 0 || chdir("/") < 0 {
+                MasterLog.fatal("chroot(\(spec.settings.queueDirectory)): \(errnoText())")
+            }
+        }
+        guard spec.entry.unprivileged else { return }
+        let owner = spec.settings.mailOwner
+        var groups = [owner.gid]
+        if setgid(owner.gid) < 0 || setgroups(1, &groups) < 0 || setuid(owner.uid) < 0 {
+            MasterLog.fatal("set privileges to \(owner.name): \(errnoText())")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+// Skeletons.swift - the four server models a plugin can run under.
+//
+// single: one connection at a time, closed when SERVE returns.
+// multi: many connections; SERVE per readable request, a negative result
+//        closes that connection.
+// trigger: a connection (or FIFO data) is read, up to 1024 bytes, and handed
+//        to TRIGGER; fifo listeners are read directly.
+// event: ACCEPT gets the connection; the plugin drives it with the host's
+//        watch and timer functions and ends it with client_done.
+// Listeners are non-blocking and shared with sibling processes, so a lost
+// accept race (EAGAIN) is simply ignored.
+
+import Glibc
+import MailhostPluginABI
+import CSystem
+
+enum Skeletons {
+    static let triggerLimit = 1024
+    static let triggerWait: Int32 = 10_000
+
+    static func start(_ worker: WorkerContext) {
+        for fd in worker.listenFDs {
+            worker.loop.watchReadable(fd) { _ in
+                switch worker.model {
+                case UInt32(MH_MODEL_SINGLE.rawValue): single(worker, fd)
+                case UInt32(MH_MODEL_MULTI.rawValue): multiAccept(worker, fd)
+                case UInt32(MH_MODEL_TRIGGER.rawValue): trigger(worker, fd)
+                default: event(worker, fd)
+                }
+            }
+        }
+    }
+
+    private static func acceptClient(_ fd: Int32) -> Int32? {
+        let client = cs_accept_cloexec(fd)
+        return client < 0 ? nil : client
+    }
+
+    // MARK: single
+
+    private static func single(_ worker: WorkerContext, _ fd: Int32) {
+        guard let client = acceptClient(fd), let serve = worker.callbacks.serve else { return }
+        worker.reportBusy()
+        let handle = ClientHandle(client)
+        _ = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle.pointer) }
+        handle.release()
+        close(client)
+        worker.useCount += 1
+        worker.reportIdle()
+    }
+
+    // MARK: multi
+
+    private static func multiAccept(_ worker: WorkerContext, _ fd: Int32) {
+        guard !worker.retiring, let client = acceptClient(fd) else { return }
+        worker.clientCount += 1
+        let handle = ClientHandle(client)
+        worker.loop.watchReadable(client) { _ in
+            guard let serve = worker.callbacks.serve else { return }
+            worker.reportBusy()
+            let status = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle.pointer) }
+            if status < 0 {
+                worker.loop.unwatch(client)
+                handle.release()
+                close(client)
+                worker.clientCount -= 1
+                worker.useCount += 1
+            }
+            worker.reportIdle()
+        }
+    }
+
+    // MARK: trigger
+
+    private static func trigger(_ worker: WorkerContext, _ fd: Int32) {
+        guard let handler = worker.callbacks.trigger else { return }
+        let isFifo = worker.spec.entry.type == .fifo
+        let source = isFifo ? fd : (acceptClient(fd) ?? -1)
+        if source < 0 { return }
+        worker.reportBusy()
+        let data = readTrigger(source, wait: isFifo ? 0 : triggerWait)
+        if !isFifo { close(source) }
+        if !data.isEmpty {
+            _ = worker.withWatchdog {
+                data.withUnsafeBufferPointer { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) {
+                        handler(worker.hostHandle, worker.state, $0.baseAddress, $0.count)
+                    }
+                }
+            }
+        }
+        worker.useCount += 1
+        worker.reportIdle()
+    }
+
+    private static func readTrigger(_ fd: Int32, wait: Int32) -> [UInt8] {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if wait > 0 && poll(&poller, 1, wait) <= 0 { return [] }
+        var buffer = [UInt8](repeating: 0, count: triggerLimit)
+        let count = read(fd, &buffer, buffer.count)
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+
+    // MARK: event
+
+    private static func event(_ worker: WorkerContext, _ fd: Int32) {
+        guard !worker.retiring, let client = acceptClient(fd), let accept = worker.callbacks.accept else { return }
+        worker.clientCount += 1
+        worker.reportBusy()
+        let handle = ClientHandle(client)
+        let status = worker.withWatchdog { accept(worker.hostHandle, worker.state, handle.pointer) }
+        if status < 0 { clientDone(worker, handle) }
+        worker.reportIdle()
+    }
+
+    /// Ends an event-model connection (the plugin's client_done).
+    static func clientDone(_ worker: WorkerContext, _ handle: ClientHandle) {
+        guard handle.fd >= 0 else { return }
+        worker.loop.unwatch(handle.fd)
+        close(handle.fd)
+        handle.markClosed()
+        worker.clientCount -= 1
+        worker.useCount += 1
+        if worker.clientCount == 0 { worker.reportIdle() }
+    }
+}
+
+/// The mh_client a plugin sees: a heap cell holding the descriptor.
+struct ClientHandle {
+    let pointer: OpaquePointer
+    private let cell: UnsafeMutablePointer<Int32>
+
+    init(_ fd: Int32) {
+        cell = .allocate(capacity: 1)
+        cell.initialize(to: fd)
+        pointer = OpaquePointer(cell)
+    }
+
+    init(_ pointer: OpaquePointer) {
+        self.pointer = pointer
+        cell = UnsafeMutablePointer<Int32>(pointer)
+    }
+
+    var fd: Int32 { cell.pointee }
+    func markClosed() { cell.pointee = -1 }
+    func release() { cell.deallocate() }
+}

@@ -1,0 +1,124 @@
+// WorkerContext.swift - the state of one plugin worker process.
+//
+// Keeps the status protocol exactly as Postfix daemons do: nothing at
+// start-up, TAKEN (0) before a client or request is served, AVAIL (1) after,
+// each as one 12-byte write to descriptor 5; a failed AVAIL write means the
+// master is gone or has retired us, so the process exits. EOF on descriptor
+// 5 retires the worker as soon as no client is being served; max_idle and
+// max_use end it as they end Postfix daemons.
+
+import Glibc
+import MailhostPluginABI
+import PostfixConfig
+
+final class WorkerContext {
+    static var shared: WorkerContext?
+    static let statusFD: Int32 = 5
+
+    let spec: PluginWorkerSpec
+    let config: MainConfig
+    let arguments: [String]
+    let callbacks: PluginCallbacks
+    let model: UInt32
+    let listenFDs: [Int32]
+    let loop = EventLoop()
+    var state: UnsafeMutableRawPointer?
+    var clientCount = 0
+    var useCount = 0
+    var retiring = false
+    private var idleTimer: EventLoop.TimerID?
+    let maxIdle: Int
+    let maxUse: Int
+    let daemonTimeout: UInt32
+
+    /// Handles passed to plugin code; the host handle carries no data.
+    let hostHandle = OpaquePointer(bitPattern: 0x1)
+
+    init(spec: PluginWorkerSpec, config: MainConfig, arguments: [String],
+         descriptor: UnsafePointer<mh_plugin_descriptor>, listeners: Int) {
+        self.spec = spec
+        self.config = config
+        self.arguments = arguments
+        self.callbacks = PluginCallbacks(descriptor)
+        self.model = descriptor.pointee.server_model
+        self.listenFDs = (0..<listeners).map { Spawner.firstListenFD + Int32($0) }
+        maxIdle = (try? config.seconds("max_idle")) ?? 100
+        maxUse = (try? config.integer("max_use")) ?? 100
+        daemonTimeout = UInt32((try? config.seconds("daemon_timeout")) ?? 18000)
+    }
+
+    // MARK: life cycle
+
+    func callInit(_ id: UInt32, required: Bool) {
+        guard let function = callbacks.initFunction(id) else {
+            if required { MasterLog.fatal(PluginMessages.missingCallback("MH_PLUGIN_INIT", model: PluginABI.modelName(model))) }
+            return
+        }
+        let status = HostFunctions.table.withUnsafeBufferPointer { table in
+            function(hostHandle, table.baseAddress, &state)
+        }
+        if status < 0 { MasterLog.fatal("\(spec.entry.command): plugin initialization failed (status \(status))") }
+    }
+
+    func runSkeleton() -> Never {
+        for fd in listenFDs { setDescriptorFlags(fd, closeOnExec: true, nonBlocking: true) }
+        loop.watchReadable(WorkerContext.statusFD) { [weak self] _ in self?.masterDisconnected() }
+        Skeletons.start(self)
+        armIdleTimer()
+        while true { loop.runOnce() }
+    }
+
+    func orderlyExit(_ status: Int32 = 0) -> Never {
+        if let preExit = callbacks.preExit { preExit(hostHandle, state) }
+        exit(status)
+    }
+
+    // MARK: status protocol
+
+    func reportBusy() {
+        cancelIdleTimer()
+        _ = writeStatus(StatusUpdate.taken)
+    }
+
+    /// After a client or request: AVAIL, then the exit rules.
+    func reportIdle() {
+        if !writeStatus(StatusUpdate.available) { orderlyExit() }
+        if clientCount == 0 {
+            if retiring || (maxUse > 0 && useCount >= maxUse) { orderlyExit() }
+            armIdleTimer()
+        }
+    }
+
+    private func writeStatus(_ status: Int32) -> Bool {
+        var record = [UInt8](repeating: 0, count: StatusUpdate.size)
+        for (offset, word) in [UInt32(bitPattern: getpid()), spec.generation, UInt32(bitPattern: status)].enumerated() {
+            for byte in 0..<4 { record[offset * 4 + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt32(byte))) }
+        }
+        return write(WorkerContext.statusFD, record, record.count) == record.count
+    }
+
+    private func masterDisconnected() {
+        loop.unwatch(WorkerContext.statusFD)
+        retiring = true
+        for fd in listenFDs { loop.unwatch(fd) }
+        if clientCount == 0 { orderlyExit() }
+    }
+
+    private func armIdleTimer() {
+        cancelIdleTimer()
+        guard maxIdle > 0 else { return }
+        idleTimer = loop.after(Double(maxIdle)) { [weak self] in self?.orderlyExit() }
+    }
+
+    private func cancelIdleTimer() {
+        loop.cancel(idleTimer)
+        idleTimer = nil
+    }
+
+    /// A watchdog around plugin code, like Postfix's daemon_timeout.
+    func withWatchdog<R>(_ body: () -> R) -> R {
+        alarm(daemonTimeout)
+        defer { alarm(0) }
+        return body()
+    }
+}
