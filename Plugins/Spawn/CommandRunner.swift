@@ -1,0 +1,109 @@
+// CommandRunner.swift - runs one external command with a connection as its
+// standard input, output and error, under a given uid/gid, in its own session
+// (so a time-limit kill reaches its offspring too), and waits for it within
+// a time limit, then kills the whole process group with SIGKILL.
+//
+// Everything the child needs (argument and environment vectors) is built
+// before fork(), so the child only makes system calls before execvp().
+import Glibc
+
+struct CommandRunner {
+    let argv: [String]
+    let environment: [String]
+    let uid: uid_t
+    let gid: gid_t
+    let timeLimit: Int64
+
+    enum Outcome: Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+        case timedOut(pid_t)
+    }
+
+    /// Forks, runs the command on `fd`, waits. Throws when fork fails.
+    func run(on fd: Int32, failure: (String) -> Void) throws -> Outcome {
+        let args = CStringVector(argv)
+        let env = CStringVector(environment)
+        defer { args.free(); env.free() }
+        let pid = fork()
+        if pid < 0 { throw SpawnError("fork: error \(errno)") }
+        if pid == 0 { child(fd: fd, args: args, env: env, failure: failure) }
+        return wait(pid)
+    }
+
+    /// In the child: identity, session, plumbing, environment, exec.
+    private func child(fd: Int32, args: CStringVector, env: CStringVector, failure: (String) -> Void) -> Never {
+        // The service process may run with effective uid mail_owner; the
+        // saved uid is root, which gives the rights back for the switch.
+        if getuid() == 0 { _ = seteuid(0) }
+        var groups = [gid]
+        if setgid(gid) < 0 || setgroups(1, &groups) < 0 || setuid(uid) < 0 {
+            failure("set privileges to uid \(uid) gid \(gid): error \(errno)")
+            _exit(1)
+        }
+        _ = setsid()
+        if dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 {
+            failure("dup2: error \(errno)")
+            _exit(1)
+        }
+        // Host descriptors (status pipe, listeners) are none of the command's business.
+        closeFrom(3)
+        _ = clearenv()
+        for entry in env.pointers.dropLast() { if let entry { _ = putenv(entry) } }
+        if let program = args.pointers.first ?? nil { execvp(program, args.pointers) }
+        failure("execvp \(argv.first ?? ""): error \(errno)")
+        _exit(1)
+    }
+
+    /// Waits for `pid`, at most `timeLimit` seconds; polls with a growing
+    /// interval (1 ms to 100 ms) rather than using signals, which the host owns.
+    private func wait(_ pid: pid_t) -> Outcome {
+        var status: Int32 = 0
+        var waitedMicros: Int64 = 0
+        var step: Int64 = 1000
+        let limitMicros = timeLimit * 1_000_000
+        while true {
+            let done = waitpid(pid, &status, WNOHANG)
+            if done == pid { return Self.outcome(status) }
+            if done < 0 && errno != EINTR { return .exited(0) }
+            if waitedMicros >= limitMicros {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                return .timedOut(pid)
+            }
+            usleep(useconds_t(step))
+            waitedMicros += step
+            step = min(step * 2, 100_000)
+        }
+    }
+
+    static func outcome(_ status: Int32) -> Outcome {
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    private func closeFrom(_ first: Int32) {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let top = Int32(clamping: min(limit.rlim_cur, 65536))
+        var fd = first
+        while fd < top { close(fd); fd += 1 }
+    }
+}
+
+/// A NULL-terminated vector of C strings, allocated before fork().
+struct CStringVector {
+    let pointers: [UnsafeMutablePointer<CChar>?]
+
+    init(_ strings: [String]) {
+        pointers = strings.map { strdup($0) } + [nil]
+    }
+
+    func free() { for p in pointers { Glibc.free(p) } }
+}
+
+struct SpawnError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,71 @@
+// MailService.swift - the protocols a Swift plugin conforms to, one per
+// server model.
+//
+// A service is a class: the host creates one instance per process (INIT) and
+// hands it every request, so it may keep state between requests. Methods may
+// throw; the SDK catches every error at the C boundary, logs it through the
+// host and returns -1, so no Swift error ever crosses the ABI.
+
+/// What every plugin declares, whatever its model.
+public protocol MailService: AnyObject {
+    /// The plugin name in the descriptor, e.g. "echo".
+    static var name: String { get }
+    /// Free-form plugin version.
+    static var version: String { get }
+    /// Host capabilities the plugin cannot run without.
+    static var requiredCapabilities: Capabilities { get }
+    /// The model; set by the model protocols below, not by plugins.
+    static var model: ServerModel { get }
+
+    /// INIT: called in the service process after the privilege drop and
+    /// chroot, before the first client. Throwing makes the process exit.
+    init(host: Host) throws
+
+    /// PRE_EXIT: called before an orderly exit.
+    func preExit(host: Host)
+}
+
+extension MailService {
+    public static var version: String { "0" }
+    public static var requiredCapabilities: Capabilities { [.parameters, .logging] }
+    public func preExit(host: Host) {}
+}
+
+/// One client at a time; the host closes the connection when `serve` returns.
+public protocol SingleServer: MailService {
+    func serve(client: Client, host: Host) throws
+}
+
+extension SingleServer {
+    public static var model: ServerModel { .single }
+}
+
+/// Many clients per process; `serve` runs once per request (whenever the
+/// connection is readable) and says whether to keep the connection.
+public protocol MultiServer: MailService {
+    func serve(client: Client, host: Host) throws -> Disposition
+}
+
+extension MultiServer {
+    public static var model: ServerModel { .multi }
+}
+
+/// One-shot requests such as wakeups: `trigger` gets the bytes read.
+public protocol TriggerServer: MailService {
+    func trigger(data: [UInt8], host: Host) throws
+}
+
+extension TriggerServer {
+    public static var model: ServerModel { .trigger }
+}
+
+/// Long-lived: `accept` takes the connection and drives it with the host's
+/// watch and timer functions, ending it with `host.done(client)`.
+public protocol EventServer: MailService {
+    func accept(client: Client, host: Host) throws
+}
+
+extension EventServer {
+    public static var model: ServerModel { .event }
+    public static var requiredCapabilities: Capabilities { [.parameters, .logging, .events] }
+}

@@ -1,0 +1,54 @@
+// Parameters.swift - main.cf parameters as the host sees them (-o overrides
+// applied, $name expanded), typed, each with the default the plugin gives.
+//
+// When the host lacks a lookup function the default is returned, so a plugin
+// can always rely on getting a value.
+import MailhostPluginABI
+
+extension Host {
+    public func string(_ name: String, default fallback: String) -> String {
+        guard let lookup = table.paramString else { return fallback }
+        return withMHStr(name) { key in
+            withMHStr(fallback) { dflt in
+                copyOutString { lookup(handle, key, dflt, $0, $1) }
+            }
+        }
+    }
+
+    public func int(_ name: String, default fallback: Int64) -> Int64 {
+        guard let lookup = table.paramInt else { return fallback }
+        return withMHStr(name) { lookup(handle, $0, fallback) }
+    }
+
+    public func bool(_ name: String, default fallback: Bool) -> Bool {
+        guard let lookup = table.paramBool else { return fallback }
+        return withMHStr(name) { lookup(handle, $0, fallback ? 1 : 0) } != 0
+    }
+
+    /// A time parameter in seconds; `fallback` is written as in main.cf, e.g.
+    /// "100s" or "1h". Without a host lookup, a plain "<n>s"/"<n>" default is
+    /// parsed here and anything else gives 0.
+    public func time(_ name: String, default fallback: String) -> Int64 {
+        guard let lookup = table.paramTime else { return Host.seconds(fallback) ?? 0 }
+        return withMHStr(name) { key in withMHStr(fallback) { lookup(handle, key, $0) } }
+    }
+
+    /// "<n>" or "<n><unit>" with unit s, m, h, d, w (as Postfix time values).
+    public static func seconds(_ text: String) -> Int64? {
+        var digits = Substring(text)
+        var scale: Int64 = 1
+        if let last = text.last, !last.isNumber {
+            switch last {
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            case "d": scale = 86400
+            case "w": scale = 604800
+            default: return nil
+            }
+            digits = digits.dropLast()
+        }
+        guard let value = Int64(digits) else { return nil }
+        return value.multipliedReportingOverflow(by: scale).overflow ? nil : value * scale
+    }
+}

@@ -1,0 +1,38 @@
+// ServerModel.swift - the SDK's names for the ABI's server models, capability
+// bits and log levels. Raw values are the C constants of mailhost_plugin.h, so
+// a value converts to the ABI without a lookup table.
+@_exported import MailhostPluginABI
+
+/// How the host drives a service (see mh_server_model).
+public enum ServerModel: UInt32, Sendable {
+    case single = 1
+    case multi = 2
+    case trigger = 3
+    case event = 4
+}
+
+/// Host capabilities a plugin requires (MH_CAP_* bits); the host refuses a
+/// plugin that needs one it does not know.
+public struct Capabilities: OptionSet, Sendable {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    public static let parameters = Capabilities(rawValue: 1 << 0)
+    public static let logging = Capabilities(rawValue: 1 << 1)
+    public static let triggers = Capabilities(rawValue: 1 << 2)
+    public static let events = Capabilities(rawValue: 1 << 3)
+}
+
+/// Log levels of MH_HOST_LOG; `.fatal` makes the host exit the process.
+public enum LogLevel: Int32, Sendable {
+    case info = 0
+    case warning = 1
+    case error = 2
+    case fatal = 3
+}
+
+/// What a multi-model request handler wants done with the connection.
+public enum Disposition: Sendable {
+    case keep
+    case close
+}
