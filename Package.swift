@@ -10,6 +10,9 @@ let package = Package(
         .executable(name: "postfix", targets: ["PostfixTool"]),
         .executable(name: "postmulti", targets: ["PostmultiTool"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
+        // Plugins: lib<name>.so, installed as $plugin_directory/<name>.so.
+        .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
+        .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
     ],
     targets: [
         // Thin C shims for what Swift cannot express safely: signal handlers,
@@ -19,6 +22,10 @@ let package = Package(
         .systemLibrary(name: "CLTDL", path: "Sources/CLTDL"),
         // The plugin ABI: one C header for plugin authors, no code.
         .target(name: "MailhostPluginABI", path: "Sources/PluginAPI/CABI"),
+        // The Swift SDK over the C ABI: a plugin is a type conforming to a protocol.
+        .target(name: "PluginAPI", dependencies: ["MailhostPluginABI"], path: "Sources/PluginAPI/Swift"),
+        .target(name: "EchoPlugin", dependencies: ["PluginAPI"], path: "Plugins/Echo"),
+        .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         .executableTarget(
@@ -45,5 +52,10 @@ let package = Package(
             name: "HostTests",
             dependencies: ["PostfixConfig", "Host"],
             path: "Tests/HostTests"),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginAPI"],
+            path: "Tests/PluginHostTests",
+            exclude: ["Fixtures"]),
     ]
 )
