@@ -9,10 +9,12 @@ let package = Package(
         .executable(name: "master", targets: ["Host"]),
         .executable(name: "postfix", targets: ["PostfixTool"]),
         .executable(name: "postmulti", targets: ["PostmultiTool"]),
+        .executable(name: "postconf", targets: ["PostconfTool"]),
         .library(name: "PostfixConfig", targets: ["PostfixConfig"]),
         // Plugins: lib<name>.so, installed as $plugin_directory/<name>.so.
         .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
+        .library(name: "PostconfKit", targets: ["PostconfKit"]),
     ],
     targets: [
         // Thin C shims for what Swift cannot express safely: signal handlers,
@@ -36,13 +38,19 @@ let package = Package(
             // 8.0 MB peak RSS, and fewer mappings for every fork() to copy.
             // Debug builds stay dynamic so the tests can link the module.
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        // postconf(1) subset: main.cf/master.cf queries and layout-preserving edits.
+        .target(name: "PostconfKit", dependencies: ["PostfixConfig"], path: "Sources/PostconfKit"),
+        .executableTarget(
+            name: "PostconfTool",
+            dependencies: ["PostconfKit"],
+            path: "Sources/Tools/postconf"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "CSystem"],
             path: "Sources/Tools/postfix"),
         .executableTarget(
             name: "PostmultiTool",
-            dependencies: ["PostfixConfig", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "CSystem"],
             path: "Sources/Tools/postmulti"),
         .testTarget(
             name: "PostfixConfigTests",
@@ -57,5 +65,9 @@ let package = Package(
             dependencies: ["PluginAPI"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ToolsTests",
+            dependencies: ["PostconfKit"],
+            path: "Tests/ToolsTests"),
     ]
 )

@@ -1,0 +1,13 @@
+// main.swift - postconf(1), the subset the administration tools need:
+// main.cf queries (-n -d -h -H -x, names) and edits (-e -X -#, name=value),
+// master.cf queries (-M -F -P). Prints and exits exactly as PostconfCommand says.
+import Glibc
+import PostconfKit
+
+let mailConfig = getenv("MAIL_CONFIG").map { String(cString: $0) }
+let result = PostconfCommand.run(arguments: Array(CommandLine.arguments.dropFirst()), mailConfig: mailConfig,
+                                 program: CommandLine.arguments.first ?? "postconf")
+for line in result.out { print(line) }
+fflush(stdout)
+for line in result.err { fputs(line + "\n", stderr) }
+exit(result.status)

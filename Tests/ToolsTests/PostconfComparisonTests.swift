@@ -1,0 +1,136 @@
+// Compares our postconf with stock /usr/sbin/postconf on identical copies of
+// the same files: edited files byte for byte, stdout text, exit status.
+import Foundation
+import XCTest
+
+final class PostconfComparisonTests: XCTestCase {
+    /// A main.cf with comments, continuations, comments inside continued
+    /// entries, duplicates, an indented orphan, no "=" spacing, $references.
+    static let mainSample = """
+    # comment at top
+    myhostname = host.example
+    relayhost = [127.0.0.1]:2525
+       # inside
+      continued   words
+    mydomain=example
+
+    alias_maps = hash:/etc/aliases,
+    \thash:/etc/other
+    myhostname = second.example
+    mynetworks = 127.0.0.0/8 $extra_nets
+    extra_nets = 10.0.0.0/8
+    unknown_thing = 1
+    relay_destination_concurrency_limit = 5
+    empty_value =
+    smtpd_banner = $myhostname ESMTP
+    """ + "\n"
+
+    static let cases: [[String]] = [
+        ["-e", "myhostname = new.example", "brand_new=1", " smtpd_banner =  x  y  "],
+        ["-e", "relayhost="],
+        ["-e", "alias_maps = hash:/x", "alias_maps = hash:/y"],
+        ["mynetworks=1.2.3.4"],
+        ["-X", "myhostname", "alias_maps", "not_there"],
+        ["-#", "relayhost", "alias_maps", "mydomain"],
+        ["-e", "multi_instance_wrapper = ${command_directory}/postmulti -p --", "multi_instance_enable = yes"],
+    ]
+
+    func testEditsMatchStockByteForByte() throws {
+        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        for (index, args) in Self.cases.enumerated() {
+            for sample in [Self.mainSample, String(Self.mainSample.dropLast()), ""] {
+                let (stock, ours) = try pair("edit\(index)", main: sample)
+                let s = try runTool(Tools.stockPostconf, ["-c", stock] + args)
+                let o = try runTool(Tools.postconf, ["-c", ours] + args)
+                XCTAssertEqual(o.status, s.status, "\(args)")
+                XCTAssertEqual(o.stdout, s.stdout, "\(args)")
+                // Stock appends new names in its randomly seeded hash order;
+                // ours in request order. Several new names: same lines, any order.
+                let appended = args.filter { $0.contains("=") }.count > 1 && !sample.contains("brand_new")
+                if appended {
+                    XCTAssertTrue(sameUpToTailOrder(readFile(ours + "/main.cf"), readFile(stock + "/main.cf")), "\(args)")
+                    continue
+                }
+                XCTAssertEqual(readFile(ours + "/main.cf"), readFile(stock + "/main.cf"),
+                               "main.cf differs after \(args) on sample of \(sample.count) bytes:\n"
+                               + "stock:\n\(String(decoding: readFile(stock + "/main.cf") ?? Data(), as: UTF8.self))\n"
+                               + "ours:\n\(String(decoding: readFile(ours + "/main.cf") ?? Data(), as: UTF8.self))")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: ours + "/main.cf.tmp"))
+            }
+        }
+    }
+
+    func testEditRefusesMissingMainCfLikeStock() throws {
+        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        let stock = try scratchDir("pcs"), ours = try scratchDir("pco")
+        for (tail, args) in [("", ["-e", "a=1"]), ("", ["-X", "a"]), ("/nonexistent", ["-e", "a=1"])] {
+            let s = try runTool(Tools.stockPostconf, ["-c", stock + tail] + args)
+            let o = try runTool(Tools.postconf, ["-c", ours + tail] + args)
+            XCTAssertEqual(o.status, 1)
+            XCTAssertEqual(o.status, s.status)
+            XCTAssertEqual(withoutProgram(o.stderr), withoutProgram(s.stderr).replacingOccurrences(of: stock, with: ours))
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: ours), [])
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: stock), [])
+        }
+    }
+
+    static let queries: [[String]] = [
+        ["-n"], ["-nh"], ["-n", "-x"], ["-h", "myhostname", "mynetworks"], ["-x", "mynetworks", "relayhost"],
+        ["myhostname", "nonsense_name", "extra_nets"], ["-n", "relayhost", "queue_directory"],
+        ["-d", "mail_owner", "queue_directory", "multi_instance_wrapper", "compatibility_level"],
+        ["-dh", "setgid_group"], ["-H", "relayhost"], ["-M"], ["-M", "smtp/inet", "postlog/unix-dgram"],
+        ["-M", "smtp"], ["-M", "nosuch/unix"], ["-F"], ["-F", "relay/unix/command"], ["-P"], ["-P", "*/*/syslog_name"],
+        ["-d", "-n"], ["-xh", "mydomain", "mydestination"],
+    ]
+
+    func testQueriesMatchStockOutput() throws {
+        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        let (stock, ours) = try pair("query", main: Self.mainSample)
+        for args in Self.queries {
+            let s = try runTool(Tools.stockPostconf, ["-c", stock] + args)
+            let o = try runTool(Tools.postconf, ["-c", ours] + args)
+            XCTAssertEqual(o.status, s.status, "\(args): \(o.stderr)")
+            XCTAssertEqual(o.stdout, s.stdout.replacingOccurrences(of: stock, with: ours), "\(args)")
+        }
+    }
+
+    func testFullListingMatchesStockForKnownDefaults() throws {
+        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        let (stock, ours) = try pair("full", main: Self.mainSample)
+        let s = try runTool(Tools.stockPostconf, ["-c", stock])
+        let o = try runTool(Tools.postconf, ["-c", ours])
+        XCTAssertEqual(o.status, 0)
+        // Host-dependent defaults (interfaces, pid, program name) and this
+        // project's own parameters are left out of the comparison.
+        let skip = ["mynetworks =", "process_id =", "process_name =", "plugin_directory ="]
+        func filtered(_ text: String) -> [Substring] {
+            text.split(separator: "\n").filter { line in !skip.contains { line.hasPrefix($0) } }
+        }
+        XCTAssertEqual(filtered(o.stdout), filtered(s.stdout.replacingOccurrences(of: stock, with: ours)))
+    }
+
+    /// Equal bytes, or equal up to the order of a block of trailing lines.
+    func sameUpToTailOrder(_ a: Data?, _ b: Data?) -> Bool {
+        guard let a = a, let b = b else { return a == b }
+        let la = String(decoding: a, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let lb = String(decoding: b, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard la.count == lb.count else { return false }
+        let firstDiff = la.indices.first { la[$0] != lb[$0] } ?? la.count
+        return la[firstDiff...].sorted() == lb[firstDiff...].sorted()
+    }
+
+    /// Two identical directories holding `main` and Debian's stock master.cf.
+    func pair(_ tag: String, main: String) throws -> (String, String) {
+        let stock = try scratchDir(tag + "-stock"), ours = try scratchDir(tag + "-ours")
+        let master = try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
+        for dir in [stock, ours] {
+            if !main.isEmpty { try writeFile(dir + "/main.cf", main) }
+            try writeFile(dir + "/master.cf", master)
+        }
+        addTeardownBlock {
+            try? FileManager.default.removeItem(atPath: stock)
+            try? FileManager.default.removeItem(atPath: ours)
+        }
+        return (stock, ours)
+    }
+}
