@@ -14,13 +14,13 @@ final class EchoService: SingleServer {
     /// Lines per connection; bounds the work one client can ask for.
     private let maxLines: Int64
 
-    init(host: Host) throws {
+    init(host: ServiceHost) throws {
         greeting = host.string("echo_greeting", default: "hello from echo")
         maxLines = host.int("echo_max_lines", default: 10000)
         host.info("echo ready on service \(host.serviceName) (\(host.serviceType))")
     }
 
-    func serve(client: Client, host: Host) throws {
+    func serve(client: Client, host: ServiceHost) throws {
         try client.write(greeting + "\r\n")
         var reader = LineReader()
         var echoed: Int64 = 0

@@ -46,7 +46,7 @@ struct CommandRunner {
             failure("dup2: error \(errno)")
             _exit(1)
         }
-        // Host descriptors (status pipe, listeners) are none of the command's business.
+        // ServiceHost descriptors (status pipe, listeners) are none of the command's business.
         closeFrom(3)
         _ = clearenv()
         for entry in env.pointers.dropLast() { if let entry { _ = putenv(entry) } }

@@ -18,7 +18,7 @@ final class SpawnService: SingleServer {
     private let exportList: String
     private let owner: (uid: uid_t, gid: gid_t)
 
-    init(host: Host) throws {
+    init(host: ServiceHost) throws {
         let ownerName = host.string("mail_owner", default: "postfix")
         guard let pw = getpwnam(ownerName) else { host.fatal("unknown mail_owner user: \(ownerName)") }
         owner = (pw.pointee.pw_uid, pw.pointee.pw_gid)
@@ -38,7 +38,7 @@ final class SpawnService: SingleServer {
         _ = seteuid(owner.uid)
     }
 
-    func serve(client: Client, host: Host) throws {
+    func serve(client: Client, host: ServiceHost) throws {
         let attributes = try currentAttributes(host)
         let runner = CommandRunner(
             argv: attributes.argv,
@@ -48,7 +48,7 @@ final class SpawnService: SingleServer {
         report(outcome, command: attributes.argv.first ?? "", host: host)
     }
 
-    private func currentAttributes(_ host: Host) throws -> SpawnAttributes {
+    private func currentAttributes(_ host: ServiceHost) throws -> SpawnAttributes {
         if let attributes { return attributes }
         do {
             let parsed = try SpawnAttributes.parse(host.arguments, owner: owner)
@@ -59,7 +59,7 @@ final class SpawnService: SingleServer {
         }
     }
 
-    private func report(_ outcome: CommandRunner.Outcome, command: String, host: Host) {
+    private func report(_ outcome: CommandRunner.Outcome, command: String, host: ServiceHost) {
         switch outcome {
         case .exited(0):
             break

@@ -9,10 +9,10 @@ import MailhostPluginABI
 struct Dispatch {
     let name: String
     let model: ServerModel
-    let make: (Host) throws -> any MailService
-    let serve: ((any MailService, Client, Host) throws -> Int32)?
-    let trigger: ((any MailService, [UInt8], Host) throws -> Void)?
-    let accept: ((any MailService, Client, Host) throws -> Void)?
+    let make: (ServiceHost) throws -> any MailService
+    let serve: ((any MailService, Client, ServiceHost) throws -> Int32)?
+    let trigger: ((any MailService, [UInt8], ServiceHost) throws -> Void)?
+    let accept: ((any MailService, Client, ServiceHost) throws -> Void)?
 
     init<S: MailService>(_ type: S.Type) {
         name = S.name
@@ -23,7 +23,7 @@ struct Dispatch {
         accept = Dispatch.acceptClosure(type)
     }
 
-    private static func serveClosure<S: MailService>(_ type: S.Type) -> ((any MailService, Client, Host) throws -> Int32)? {
+    private static func serveClosure<S: MailService>(_ type: S.Type) -> ((any MailService, Client, ServiceHost) throws -> Int32)? {
         if type is any SingleServer.Type {
             return { service, client, host in
                 guard let single = service as? any SingleServer else { throw PluginError("not a single server") }
@@ -40,7 +40,7 @@ struct Dispatch {
         return nil
     }
 
-    private static func triggerClosure<S: MailService>(_ type: S.Type) -> ((any MailService, [UInt8], Host) throws -> Void)? {
+    private static func triggerClosure<S: MailService>(_ type: S.Type) -> ((any MailService, [UInt8], ServiceHost) throws -> Void)? {
         guard type is any TriggerServer.Type else { return nil }
         return { service, data, host in
             guard let trigger = service as? any TriggerServer else { throw PluginError("not a trigger server") }
@@ -48,7 +48,7 @@ struct Dispatch {
         }
     }
 
-    private static func acceptClosure<S: MailService>(_ type: S.Type) -> ((any MailService, Client, Host) throws -> Void)? {
+    private static func acceptClosure<S: MailService>(_ type: S.Type) -> ((any MailService, Client, ServiceHost) throws -> Void)? {
         guard type is any EventServer.Type else { return nil }
         return { service, client, host in
             guard let event = service as? any EventServer else { throw PluginError("not an event server") }

@@ -35,7 +35,7 @@ private let timerThunk: @convention(c) (UnsafeMutableRawPointer?) -> Void = { co
     box.handler()   // `box` is kept alive by this local until the call returns
 }
 
-extension Host {
+extension ServiceHost {
     /// Calls `handler(fd)` whenever `fd` is readable, until `unwatch(fd)`.
     public func watchRead(_ fd: Int32, _ handler: @escaping (Int32) -> Void) throws {
         guard let watch = table.watchRead else { throw PluginError("host provides no watch_read") }

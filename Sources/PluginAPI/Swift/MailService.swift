@@ -12,28 +12,28 @@ public protocol MailService: AnyObject {
     static var name: String { get }
     /// Free-form plugin version.
     static var version: String { get }
-    /// Host capabilities the plugin cannot run without.
+    /// ServiceHost capabilities the plugin cannot run without.
     static var requiredCapabilities: Capabilities { get }
     /// The model; set by the model protocols below, not by plugins.
     static var model: ServerModel { get }
 
     /// INIT: called in the service process after the privilege drop and
     /// chroot, before the first client. Throwing makes the process exit.
-    init(host: Host) throws
+    init(host: ServiceHost) throws
 
     /// PRE_EXIT: called before an orderly exit.
-    func preExit(host: Host)
+    func preExit(host: ServiceHost)
 }
 
 extension MailService {
     public static var version: String { "0" }
     public static var requiredCapabilities: Capabilities { [.parameters, .logging] }
-    public func preExit(host: Host) {}
+    public func preExit(host: ServiceHost) {}
 }
 
 /// One client at a time; the host closes the connection when `serve` returns.
 public protocol SingleServer: MailService {
-    func serve(client: Client, host: Host) throws
+    func serve(client: Client, host: ServiceHost) throws
 }
 
 extension SingleServer {
@@ -43,7 +43,7 @@ extension SingleServer {
 /// Many clients per process; `serve` runs once per request (whenever the
 /// connection is readable) and says whether to keep the connection.
 public protocol MultiServer: MailService {
-    func serve(client: Client, host: Host) throws -> Disposition
+    func serve(client: Client, host: ServiceHost) throws -> Disposition
 }
 
 extension MultiServer {
@@ -52,7 +52,7 @@ extension MultiServer {
 
 /// One-shot requests such as wakeups: `trigger` gets the bytes read.
 public protocol TriggerServer: MailService {
-    func trigger(data: [UInt8], host: Host) throws
+    func trigger(data: [UInt8], host: ServiceHost) throws
 }
 
 extension TriggerServer {
@@ -62,7 +62,7 @@ extension TriggerServer {
 /// Long-lived: `accept` takes the connection and drives it with the host's
 /// watch and timer functions, ending it with `host.done(client)`.
 public protocol EventServer: MailService {
-    func accept(client: Client, host: Host) throws
+    func accept(client: Client, host: ServiceHost) throws
 }
 
 extension EventServer {

@@ -5,7 +5,7 @@
 // can always rely on getting a value.
 import MailhostPluginABI
 
-extension Host {
+extension ServiceHost {
     public func string(_ name: String, default fallback: String) -> String {
         guard let lookup = table.paramString else { return fallback }
         return withMHStr(name) { key in
@@ -29,7 +29,7 @@ extension Host {
     /// "100s" or "1h". Without a host lookup, a plain "<n>s"/"<n>" default is
     /// parsed here and anything else gives 0.
     public func time(_ name: String, default fallback: String) -> Int64 {
-        guard let lookup = table.paramTime else { return Host.seconds(fallback) ?? 0 }
+        guard let lookup = table.paramTime else { return ServiceHost.seconds(fallback) ?? 0 }
         return withMHStr(name) { key in withMHStr(fallback) { lookup(handle, key, $0) } }
     }
 

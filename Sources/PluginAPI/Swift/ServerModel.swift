@@ -11,7 +11,7 @@ public enum ServerModel: UInt32, Sendable {
     case event = 4
 }
 
-/// Host capabilities a plugin requires (MH_CAP_* bits); the host refuses a
+/// ServiceHost capabilities a plugin requires (MH_CAP_* bits); the host refuses a
 /// plugin that needs one it does not know.
 public struct Capabilities: OptionSet, Sendable {
     public let rawValue: UInt64

@@ -4,7 +4,7 @@
 // The host refuses a Swift plugin whose runtime differs from its own, because
 // a plugin links the toolchain's libswiftCore.so. Only major.minor is
 // recorded: patch releases of one toolchain keep the runtime ABI. The
-// `#if compiler` chain is the same as the host's (Sources/Host/PluginABI.swift);
+// `#if compiler` chain is the same as the host's (Sources/ServiceHost/PluginABI.swift);
 // extend both together when a new toolchain arrives.
 public enum SwiftRuntime {
     public static var version: String {

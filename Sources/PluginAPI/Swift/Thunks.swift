@@ -7,7 +7,7 @@ import MailhostPluginABI
 
 enum Thunks {
     /// Runs `body`; an error is logged and becomes -1.
-    static func guarded(_ host: Host, _ what: String, _ body: () throws -> Int32) -> Int32 {
+    static func guarded(_ host: ServiceHost, _ what: String, _ body: () throws -> Int32) -> Int32 {
         do {
             return try body()
         } catch {
@@ -18,7 +18,7 @@ enum Thunks {
 
     static let initialize: mh_init_fn = { handle, functions, state in
         let table = HostTable(functions)
-        let host = Host(handle: handle, table: table)
+        let host = ServiceHost(handle: handle, table: table)
         guard let dispatch = Dispatch.current else {
             host.error("plugin: INIT without a registered service type")
             return -1
@@ -38,7 +38,7 @@ enum Thunks {
 
     static let serve: mh_serve_fn = { handle, state, client in
         guard let box = ServiceState.from(state), let serve = box.dispatch.serve else { return -1 }
-        let host = Host(handle: handle, table: box.table)
+        let host = ServiceHost(handle: handle, table: box.table)
         return guarded(host, "serve") {
             try serve(box.service, Client(handle: client, table: box.table), host)
         }
@@ -46,7 +46,7 @@ enum Thunks {
 
     static let trigger: mh_trigger_fn = { handle, state, data, length in
         guard let box = ServiceState.from(state), let trigger = box.dispatch.trigger else { return -1 }
-        let host = Host(handle: handle, table: box.table)
+        let host = ServiceHost(handle: handle, table: box.table)
         let bytes: [UInt8] = data.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
         return guarded(host, "trigger") {
             try trigger(box.service, bytes, host)
@@ -56,7 +56,7 @@ enum Thunks {
 
     static let accept: mh_accept_fn = { handle, state, client in
         guard let box = ServiceState.from(state), let accept = box.dispatch.accept else { return -1 }
-        let host = Host(handle: handle, table: box.table)
+        let host = ServiceHost(handle: handle, table: box.table)
         return guarded(host, "accept") {
             try accept(box.service, Client(handle: client, table: box.table), host)
             return 0
@@ -65,6 +65,6 @@ enum Thunks {
 
     static let preExit: mh_pre_exit_fn = { handle, state in
         guard let box = ServiceState.from(state) else { return }
-        box.service.preExit(host: Host(handle: handle, table: box.table))
+        box.service.preExit(host: ServiceHost(handle: handle, table: box.table))
     }
 }

@@ -1,13 +1,14 @@
-// Host.swift - what a Swift plugin sees of the host: logging at levels,
+// ServiceHost.swift - what a Swift plugin sees of the host: logging at levels,
 // the service's name, type and master.cf arguments, triggers, orderly exit.
+// (Not "Host": that name clashes with Foundation.Host in code that imports Foundation.)
 //
-// A Host is a small value (opaque handle + resolved functions) handed to
+// A ServiceHost is a small value (opaque handle + resolved functions) handed to
 // every callback. Functions the host does not provide degrade: logging goes
 // to stderr, lookups return their defaults; nothing traps.
 import Glibc
 import MailhostPluginABI
 
-public struct Host {
+public struct ServiceHost {
     /// The host's opaque process handle (mh_host *).
     public let handle: OpaquePointer?
     let table: HostTable
