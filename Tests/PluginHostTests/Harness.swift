@@ -1,0 +1,631 @@
+// Harness.swift - copied from Tests/HostTests/PrivateInstance.swift (the
+// lead's private-instance harness) so PluginHostTests builds on its own:
+// a private Postfix instance in a temporary directory, driven by the stock
+// postfix(1) command and stock daemons, with the master under test installed
+// as DIR/libexec/master. Every process a test starts is stopped by pid.
+// Keep in step with the original when it changes.
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+// MARK: - Environment
+
+enum TestEnv {
+    /// The package root, derived from this file's location (Tests/HostTests/..).
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let stockDaemonDir = "/usr/lib/postfix/sbin"
+    static let stockMaster = "/usr/lib/postfix/sbin/master"
+    static let postfixCommand = "/usr/sbin/postfix"
+
+    /// The master under test: $MAILHOST_MASTER, else <package root>/.build/debug/master.
+    static var masterUnderTest: String {
+        if let m = ProcessInfo.processInfo.environment["MAILHOST_MASTER"], !m.isEmpty { return m }
+        return packageRoot.appendingPathComponent(".build/debug/master").path
+    }
+
+    static var isStockMaster: Bool {
+        URL(fileURLWithPath: masterUnderTest).resolvingSymlinksInPath().path == stockMaster
+    }
+
+    /// Fails (throws) loudly when the machine cannot run the end-to-end tests.
+    static func requirements() throws {
+        guard geteuid() == 0 else {
+            throw HarnessError("HostTests need root (the Postfix master and postfix(1) refuse to run otherwise); run swift test as root")
+        }
+        let fm = FileManager.default
+        for p in [postfixCommand, "/usr/sbin/postconf", "/usr/sbin/sendmail", "/usr/sbin/smtp-sink",
+                  "/usr/sbin/smtp-source", stockDaemonDir + "/smtpd", stockDaemonDir + "/postfix-script"] {
+            guard fm.isExecutableFile(atPath: p) else {
+                throw HarnessError("\(p) missing: HostTests need the Debian 'postfix' package (apt-get install postfix)")
+            }
+        }
+        let m = masterUnderTest
+        guard fm.isExecutableFile(atPath: m) else {
+            throw HarnessError("master under test \(m) does not exist or is not executable: build it (swift build) or set MAILHOST_MASTER")
+        }
+        for s in ["make-instance", "install-daemon-dir"] {
+            let p = packageRoot.appendingPathComponent("contrib/" + s).path
+            guard fm.isExecutableFile(atPath: p) else { throw HarnessError("\(p) missing") }
+        }
+    }
+}
+
+// MARK: - Running commands
+
+struct CommandResult {
+    let status: Int32
+    let output: String   // stdout and stderr, interleaved
+    let timedOut: Bool
+}
+
+/// Runs a command to completion (bounded by `timeout`), stdin from /dev/null,
+/// stdout+stderr captured through a temporary file.
+@discardableResult
+func runCommand(_ path: String, _ args: [String], env: [String: String]? = nil, stdin: String? = nil,
+         timeout: TimeInterval = 60) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let env = env {
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+    }
+    let outPath = NSTemporaryDirectory() + "hosttests-out-\(getpid())-\(UUID().uuidString)"
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    defer { unlink(outPath) }
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    defer { try? out.close() }
+    p.standardOutput = out
+    p.standardError = out
+    var inPipe: Pipe? = nil
+    if stdin != nil {
+        inPipe = Pipe()
+        p.standardInput = inPipe
+    } else {
+        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+    }
+    try p.run()
+    if let s = stdin, let ip = inPipe {
+        ip.fileHandleForWriting.write(s.data(using: .utf8)!)
+        try? ip.fileHandleForWriting.close()
+    }
+    let deadline = Date().addingTimeInterval(timeout)
+    var timedOut = false
+    while p.isRunning {
+        if Date() > deadline {
+            timedOut = true
+            kill(p.processIdentifier, SIGKILL)
+            break
+        }
+        usleep(10_000)
+    }
+    p.waitUntilExit()
+    let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    return CommandResult(status: timedOut ? -1 : p.terminationStatus, output: text, timedOut: timedOut)
+}
+
+/// Polls `cond` every `interval` until it holds or `timeout` passes.
+@discardableResult
+func waitUntil(timeout: TimeInterval, interval: TimeInterval = 0.05, _ cond: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if try cond() { return true }
+        if Date() > deadline { return false }
+        usleep(useconds_t(interval * 1_000_000))
+    }
+}
+
+/// Runs a command whose syslog(3) output we need to see: in a private mount
+/// namespace (unshare -m) whose /dev is a fresh tmpfs with null, zero, random,
+/// urandom, and a /dev/log that is a datagram socket of ours. Nothing outside
+/// the namespace changes. The stock master logs errors that happen before it
+/// has read main.cf's maillog_file (e.g. the lock failure) only to syslog, and
+/// this machine may have no syslog daemon.
+/// Returns the command's result and the syslog records it sent.
+func runCapturingSyslog(_ path: String, _ args: [String], socketDir: String,
+                        timeout: TimeInterval = 60) throws -> (CommandResult, [String]) {
+    let sockPath = socketDir + "/syslog-capture.sock"
+    unlink(sockPath)
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+    guard fd >= 0 else { throw HarnessError("socket(AF_UNIX): \(errno)") }
+    defer { close(fd); unlink(sockPath) }
+    var addr = sockaddr_un()
+    addr.sun_family = sa_family_t(AF_UNIX)
+    let bytes = Array(sockPath.utf8)
+    guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw HarnessError("socket path too long: \(sockPath)") }
+    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+        for (i, b) in bytes.enumerated() { raw[i] = b }
+    }
+    let r = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    }
+    guard r == 0 else { throw HarnessError("bind \(sockPath): \(errno)") }
+    chmod(sockPath, 0o666)
+    let script = """
+        mount -t tmpfs -o mode=755 mailhost-testdev /dev && \
+        mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 && \
+        mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 && \
+        ln -s "$SYSLOG_CAPTURE" /dev/log || { echo "runCapturingSyslog: cannot set up a private /dev (need CAP_SYS_ADMIN)"; exit 126; }
+        # Foundation's Process makes us a process group leader, where a master's
+        # setsid() would fail: setsid(1) forks first when that is the case.
+        exec setsid --wait "$0" "$@"
+        """
+    let res = try runCommand("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script, path] + args,
+                             env: ["SYSLOG_CAPTURE": sockPath], timeout: timeout)
+    if res.status == 126 || res.output.contains("unshare failed") || res.output.contains("unshare: ") {
+        throw HarnessError("cannot capture syslog: \(res.output) (the test needs root with CAP_SYS_ADMIN for unshare -m)")
+    }
+    var records: [String] = []
+    var buf = [UInt8](repeating: 0, count: 8192)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        records.append(String(decoding: buf[0..<n], as: UTF8.self))
+    }
+    return (res, records)
+}
+
+// MARK: - Sockets (loopback only)
+
+enum Net {
+    /// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it, close).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket: \(errno)") }
+        defer { close(fd) }
+        var addr = loopback(port: 0)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard r == 0 else { throw HarnessError("bind: \(errno)") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Distinct free ports.
+    static func freePorts(_ n: Int) throws -> [Int] {
+        var ports: [Int] = []
+        while ports.count < n {
+            let p = try freePort()
+            if !ports.contains(p) { ports.append(p) }
+        }
+        return ports
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = in_port_t(UInt16(port).bigEndian)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return a
+    }
+
+    enum ConnectResult { case connected(Int32), refused, failed(Int32) }
+
+    /// Connects to 127.0.0.1:port (close-on-exec socket), bounded by `timeout`.
+    static func connect(port: Int, timeout: TimeInterval = 5) -> ConnectResult {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return .failed(errno) }
+        var addr = loopback(port: port)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if r != 0 {
+            let e = errno
+            if e == ECONNREFUSED { close(fd); return .refused }
+            guard e == EINPROGRESS else { close(fd); return .failed(e) }
+            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let n = poll(&pfd, 1, Int32(timeout * 1000))
+            guard n == 1 else { close(fd); return .failed(ETIMEDOUT) }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if err == ECONNREFUSED { close(fd); return .refused }
+            if err != 0 { close(fd); return .failed(err) }
+        }
+        // Back to blocking mode; reads are bounded with poll().
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+        return .connected(fd)
+    }
+
+    /// Reads what arrives within `timeout` up to the first CRLF; nil on timeout,
+    /// "" on EOF before any data.
+    static func readLine(fd: Int32, timeout: TimeInterval) -> String? {
+        var data = [UInt8]()
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return nil }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, Int32(max(1, left * 1000)))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return nil }
+            var buf = [UInt8](repeating: 0, count: 512)
+            let got = read(fd, &buf, buf.count)
+            if got < 0 { return errno == EINTR ? nil : "" }
+            if got == 0 { return String(decoding: data, as: UTF8.self) }
+            data.append(contentsOf: buf[0..<got])
+            if data.contains(10) { return String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    /// Connects and returns the server's first line (the SMTP banner), nil if
+    /// the connection fails or no line arrives within `timeout`.
+    static func banner(port: Int, timeout: TimeInterval = 10) -> String? {
+        guard case .connected(let fd) = connect(port: port, timeout: timeout) else { return nil }
+        defer { close(fd) }
+        guard let line = readLine(fd: fd, timeout: timeout), !line.isEmpty else { return nil }
+        _ = "QUIT\r\n".withCString { write(fd, $0, 6) }
+        return line
+    }
+
+    static func isRefused(port: Int) -> Bool {
+        switch connect(port: port, timeout: 2) {
+        case .refused: return true
+        case .connected(let fd): close(fd); return false
+        case .failed: return false
+        }
+    }
+
+    /// Waits until something accepts connections on the port.
+    static func waitListening(port: Int, timeout: TimeInterval) -> Bool {
+        waitUntil(timeout: timeout) {
+            if case .connected(let fd) = connect(port: port, timeout: 1) { close(fd); return true }
+            return false
+        }
+    }
+}
+
+// MARK: - /proc
+
+enum Proc {
+    struct Info { let pid: pid_t; let ppid: pid_t; let state: Character }
+
+    static func info(_ pid: pid_t) -> Info? {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = s.lastIndex(of: ")") else { return nil }
+        // After "pid (comm) ": state ppid ...
+        let rest = s[s.index(after: close)...].split(separator: " ")
+        guard rest.count > 2, let ppid = pid_t(rest[1]) else { return nil }
+        return Info(pid: pid, ppid: ppid, state: rest[0].first ?? "?")
+    }
+
+    /// Field values after the comm field of /proc/<pid>/stat (index 0 = state).
+    static func statFields(_ pid: pid_t) -> [Substring]? {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = s.lastIndex(of: ")") else { return nil }
+        return s[s.index(after: close)...].split(separator: " ")
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard pid > 0, let i = info(pid) else { return false }
+        return i.state != "Z" && i.state != "X"
+    }
+
+    static func allPids() -> [pid_t] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return names.compactMap { pid_t($0) }
+    }
+
+    static func children(of parent: pid_t) -> [pid_t] {
+        allPids().filter { info($0)?.ppid == parent && isAlive($0) }
+    }
+
+    static func cmdline(_ pid: pid_t) -> [String] {
+        guard let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+        return d.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func cwd(_ pid: pid_t) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
+    }
+
+    /// Kills one process by pid and waits (bounded) for it to go away; works for
+    /// processes that are not our children (polls /proc).
+    static func terminate(_ pid: pid_t, graceful: TimeInterval = 10) {
+        guard isAlive(pid) else { return }
+        kill(pid, SIGTERM)
+        if !waitUntil(timeout: graceful, { !isAlive(pid) }) {
+            kill(pid, SIGKILL)
+            waitUntil(timeout: 5) { !isAlive(pid) }
+        }
+    }
+}
+
+// MARK: - The instance
+
+final class PrivateInstance {
+    let dir: String
+    let smtpPort: Int
+    let relayPort: Int?
+    let master: String
+    var etc: String { dir + "/etc" }
+    var queue: String { dir + "/queue" }
+    var libexec: String { dir + "/libexec" }
+    var logFile: String { dir + "/log/maillog" }
+    var masterCf: String { etc + "/master.cf" }
+    var mainCf: String { etc + "/main.cf" }
+    /// Pids of every master seen running for this instance (for cleanup).
+    private var mastersSeen = Set<pid_t>()
+
+    /// Creates a fresh instance with contrib/make-instance in a new temporary
+    /// directory under /tmp (searchable by postfix and nobody).
+    init(master: String = TestEnv.masterUnderTest, relayPort: Int? = nil, smtpPort: Int? = nil) throws {
+        var template = Array("/tmp/mailhost-e2e-XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed: \(errno)") }
+        dir = String(cString: p)
+        self.master = master
+        self.relayPort = relayPort
+        self.smtpPort = try smtpPort ?? Net.freePort()
+        var args = [dir, "--master", master, "--smtp-port", String(self.smtpPort)]
+        if let r = relayPort { args += ["--relay-port", String(r)] }
+        let r = try runCommand(TestEnv.packageRoot.appendingPathComponent("contrib/make-instance").path, args,
+                        env: ["MAIL_CONFIG": ""], timeout: 120)
+        guard r.status == 0 else {
+            throw HarnessError("make-instance \(args) failed (\(r.status)):\n\(r.output)")
+        }
+    }
+
+    // MARK: configuration
+
+    /// Appends lines to master.cf.
+    func appendMasterCf(_ lines: String) throws {
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: masterCf))
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(("\n" + lines + "\n").data(using: .utf8)!)
+    }
+
+    /// Removes master.cf lines that start with `prefix`.
+    func removeMasterCfLines(startingWith prefix: String) throws {
+        let text = try String(contentsOfFile: masterCf, encoding: .utf8)
+        let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix(prefix) }
+        try kept.joined(separator: "\n").write(toFile: masterCf, atomically: true, encoding: .utf8)
+    }
+
+    func masterCfLineCount() throws -> Int {
+        try String(contentsOfFile: masterCf, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count
+    }
+
+    // MARK: control
+
+    /// Runs the stock postfix(1) command against this instance.
+    @discardableResult
+    func postfix(_ args: String..., timeout: TimeInterval = 60) throws -> CommandResult {
+        let r = try runCommand(TestEnv.postfixCommand, ["-c", etc] + args, env: ["MAIL_CONFIG": etc], timeout: timeout)
+        if let pid = masterPid() { mastersSeen.insert(pid) }
+        return r
+    }
+
+    /// `postfix start`, then waits until the master's pid is known and the smtpd
+    /// port accepts connections.
+    func start() throws {
+        let r = try postfix("start", timeout: 120)
+        guard r.status == 0 else {
+            throw HarnessError("postfix -c \(etc) start failed (\(r.status)):\n\(r.output)\n--- log:\n\(logTail())")
+        }
+        try awaitRunning()
+    }
+
+    /// Runs the master directly: DIR/libexec/master -w -c DIR/etc.
+    func startDirect() throws {
+        let r = try runCommand(libexec + "/master", ["-w", "-c", etc], timeout: 120)
+        guard r.status == 0 else {
+            throw HarnessError("master -w failed (\(r.status)):\n\(r.output)\n--- log:\n\(logTail())")
+        }
+        try awaitRunning()
+    }
+
+    private func awaitRunning() throws {
+        guard waitUntil(timeout: 10, { masterPid() != nil }) else {
+            throw HarnessError("master started but no live pid in \(queue)/pid/master.pid\n--- log:\n\(logTail())")
+        }
+        mastersSeen.insert(masterPid()!)
+        guard Net.waitListening(port: smtpPort, timeout: 10) else {
+            throw HarnessError("smtpd port \(smtpPort) not accepting connections\n--- log:\n\(logTail())")
+        }
+    }
+
+    /// The pid in pid/master.pid if that process is alive.
+    func masterPid() -> pid_t? {
+        guard let s = try? String(contentsOfFile: queue + "/pid/master.pid", encoding: .utf8),
+              let pid = pid_t(s.trimmingCharacters(in: .whitespacesAndNewlines)), Proc.isAlive(pid) else { return nil }
+        return pid
+    }
+
+    /// The master's live children.
+    func children() -> [pid_t] {
+        guard let m = masterPid() else { return [] }
+        return Proc.children(of: m)
+    }
+
+    /// The master's live children whose command line contains `needle`.
+    func children(matching needle: String) -> [pid_t] {
+        children().filter { Proc.cmdline($0).joined(separator: " ").contains(needle) }
+    }
+
+    /// Stops the master by the pid in its pid file (SIGTERM, bounded wait, then
+    /// SIGKILL), then any leftover process of this instance (cwd in the queue
+    /// directory: daemons, postdrop, ...).
+    func stopAll() {
+        if let pid = masterPid() { mastersSeen.insert(pid) }
+        for pid in mastersSeen { Proc.terminate(pid) }
+        for pid in strayProcesses() { Proc.terminate(pid, graceful: 3) }
+    }
+
+    /// Live processes whose working directory is this instance's queue directory.
+    func strayProcesses() -> [pid_t] {
+        let me = getpid()
+        return Proc.allPids().filter { $0 != me && Proc.isAlive($0) && Proc.cwd($0)?.hasPrefix(queue) == true }
+    }
+
+    /// stopAll(), then removes the directory.
+    func destroy() {
+        stopAll()
+        if ProcessInfo.processInfo.environment["HOSTTESTS_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    // MARK: log
+
+    func log() -> String {
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Current size of the log; pass to `waitForLog(since:)` to look only at newer lines.
+    func logMark() -> Int {
+        var st = stat()
+        return stat(logFile, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    func log(since mark: Int) -> String {
+        guard let h = FileHandle(forReadingAtPath: logFile) else { return "" }
+        defer { try? h.close() }
+        h.seek(toFileOffset: UInt64(mark))
+        return String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    func logLines(since mark: Int = 0, containing needle: String) -> [String] {
+        log(since: mark).split(separator: "\n").map(String.init).filter { $0.contains(needle) }
+    }
+
+    /// Waits until a log line (after `mark`) contains every string in `needles`.
+    @discardableResult
+    func waitForLog(_ needles: String..., since mark: Int = 0, timeout: TimeInterval = 30) -> String? {
+        var found: String? = nil
+        waitUntil(timeout: timeout, interval: 0.1) {
+            found = log(since: mark).split(separator: "\n").first { line in needles.allSatisfy { line.contains($0) } }.map(String.init)
+            return found != nil
+        }
+        return found
+    }
+
+    func logTail(_ n: Int = 60) -> String {
+        log().split(separator: "\n").filter { !$0.contains("symlink leaves directory") }.suffix(n).joined(separator: "\n")
+    }
+
+    /// Number of `status=sent` delivery lines.
+    func sentCount(since mark: Int = 0) -> Int {
+        logLines(since: mark, containing: "status=sent").count
+    }
+
+    // MARK: queue
+
+    /// Files in the queues that hold mail (maildrop, incoming, active, deferred, hold).
+    func queuedFiles() -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for q in ["maildrop", "incoming", "active", "deferred", "hold"] {
+            let base = queue + "/" + q
+            guard let e = fm.enumerator(atPath: base) else { continue }
+            for case let f as String in e {
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: base + "/" + f, isDirectory: &isDir), !isDir.boolValue { files.append(q + "/" + f) }
+            }
+        }
+        return files
+    }
+
+    func waitQueueEmpty(timeout: TimeInterval = 30) -> Bool {
+        waitUntil(timeout: timeout, interval: 0.2) { queuedFiles().isEmpty }
+    }
+
+    // MARK: mail
+
+    /// Submits a message with the stock sendmail(1) against this instance.
+    func sendmail(to rcpt: String, body: String) throws -> CommandResult {
+        try runCommand("/usr/sbin/sendmail", ["-C", etc, "-f", "root@localhost", rcpt], env: ["MAIL_CONFIG": etc],
+                stdin: body, timeout: 60)
+    }
+
+    /// Injects `messages` over `sessions` SMTP sessions into smtpd with smtp-source.
+    func smtpSource(sessions: Int, messages: Int, port: Int? = nil, to rcpt: String = "rcpt@example.com",
+                    timeout: TimeInterval = 300) throws -> CommandResult {
+        try runCommand("/usr/sbin/smtp-source", ["-s", String(sessions), "-m", String(messages), "-f", "sender@example.com",
+                                         "-t", rcpt, "127.0.0.1:\(port ?? smtpPort)"], timeout: timeout)
+    }
+
+    /// Mailbox content delivered to `user` under DIR/mail (maildir or mbox file).
+    func mailbox(_ user: String) -> [String] {
+        let base = dir + "/mail/" + user
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: base, isDirectory: &isDir) else { return [] }
+        if !isDir.boolValue { return [(try? String(contentsOfFile: base, encoding: .utf8)) ?? ""] }
+        var out: [String] = []
+        for sub in ["new", "cur"] {
+            for f in (try? fm.contentsOfDirectory(atPath: base + "/" + sub)) ?? [] {
+                out.append((try? String(contentsOfFile: base + "/" + sub + "/" + f, encoding: .utf8)) ?? "")
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - smtp-sink
+
+/// A stock smtp-sink on 127.0.0.1:port, counting messages (`-c`).
+final class SmtpSink {
+    let port: Int
+    private let process = Process()
+    private let outPath: String
+
+    init(port: Int? = nil) throws {
+        self.port = try port ?? Net.freePort()
+        outPath = NSTemporaryDirectory() + "hosttests-sink-\(getpid())-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
+        process.arguments = ["-u", "nobody", "-c", "127.0.0.1:\(self.port)", "100"]
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        try process.run()
+        try? out.close()
+        guard Net.waitListening(port: self.port, timeout: 10) else {
+            stop()
+            throw HarnessError("smtp-sink did not listen on 127.0.0.1:\(self.port): \(output())")
+        }
+    }
+
+    var pid: pid_t { process.processIdentifier }
+
+    func output() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+
+    /// Messages received so far (the last `mesg=N` counter).
+    var messageCount: Int {
+        let s = output()
+        guard let r = s.range(of: "mesg=", options: .backwards) else { return 0 }
+        let digits = s[r.upperBound...].prefix { $0.isNumber }
+        return Int(digits) ?? 0
+    }
+
+    @discardableResult
+    func waitForMessages(_ n: Int, timeout: TimeInterval) -> Bool {
+        waitUntil(timeout: timeout, interval: 0.1) { messageCount >= n }
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            if !waitUntil(timeout: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        unlink(outPath)
+    }
+}

@@ -1,0 +1,125 @@
+// PluginSupport.swift - what the plugin end-to-end tests add to the harness:
+// building the C fixtures with cc, installing them and the Swift plugins into
+// an instance's plugin directory (root-owned, 0755), talking to unix-domain
+// services, and the host's refusal messages (Sources/Host/PluginMessages.swift).
+import Foundation
+import XCTest
+import Glibc
+import PluginAPI
+
+enum PluginEnv {
+    static let fixtures = TestEnv.packageRoot.appendingPathComponent("Tests/PluginHostTests/Fixtures").path
+    static let abiInclude = TestEnv.packageRoot.appendingPathComponent("Sources/PluginAPI/CABI/include").path
+
+    /// Where lib<name>.so of the Swift plugins were built: $MAILHOST_PLUGIN_BUILD_DIR,
+    /// else the directory of the running test bundle (.build*/debug).
+    static var pluginBuildDir: String {
+        if let d = ProcessInfo.processInfo.environment["MAILHOST_PLUGIN_BUILD_DIR"], !d.isEmpty { return d }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // The bundle may be a directory (Name.xctest/...) on some layouts.
+        while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.path
+    }
+
+    /// Fails loudly when the plugin tests cannot run here.
+    static func requirements() throws {
+        try TestEnv.requirements()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") else {
+            throw HarnessError("/usr/bin/cc missing: the plugin tests build their C fixtures")
+        }
+        for lib in ["libecho.so", "libspawn.so"] where !FileManager.default.fileExists(atPath: pluginBuildDir + "/" + lib) {
+            throw HarnessError("\(pluginBuildDir)/\(lib) missing: build the plugins (swift build) or set MAILHOST_PLUGIN_BUILD_DIR")
+        }
+    }
+}
+
+extension PrivateInstance {
+    /// Compiles Fixtures/<name>.c into DIR/libexec/<name>.so, root-owned, 0755.
+    @discardableResult
+    func installFixture(_ name: String, as installed: String? = nil) throws -> String {
+        let out = libexec + "/" + (installed ?? name) + ".so"
+        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude,
+                                              "-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
+        guard r.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(r.output)") }
+        chown(out, 0, 0)
+        chmod(out, 0o755)
+        return out
+    }
+
+    /// Copies the Swift plugins in with contrib/install-daemon-dir's plugin argument.
+    func installSwiftPlugins() throws {
+        let script = TestEnv.packageRoot.appendingPathComponent("contrib/install-daemon-dir").path
+        let r = try runCommand(script, [libexec, libexec + "/master", PluginEnv.pluginBuildDir], timeout: 60)
+        guard r.status == 0 else { throw HarnessError("install-daemon-dir with plugins failed:\n\(r.output)") }
+        for name in ["echo", "spawn"] where !FileManager.default.fileExists(atPath: libexec + "/" + name + ".so") {
+            throw HarnessError("install-daemon-dir did not install \(name).so from \(PluginEnv.pluginBuildDir)")
+        }
+    }
+
+    func appendMainCf(_ lines: String) throws {
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: mainCf))
+        defer { try? h.close() }
+        h.seekToEndOfFile()
+        h.write(("\n" + lines + "\n").data(using: .utf8) ?? Data())
+    }
+
+    /// Path of a private (or public) unix service socket.
+    func socket(_ service: String, _ area: String = "private") -> String { queue + "/" + area + "/" + service }
+}
+
+/// The host's plugin messages, as Sources/Host/PluginMessages.swift writes them.
+enum Expected {
+    static func refused(_ path: String, _ reason: String) -> String { "plugin \(path) refused: \(reason)" }
+    static func mismatch(_ field: String, _ plugin: String, _ host: String) -> String { "\(field) \(plugin) (host \(host))" }
+    static let descriptorSize = MemoryLayout<mh_plugin_descriptor>.size
+}
+
+enum UnixSocket {
+    /// Connects to a unix-domain stream socket; nil on failure.
+    static func connect(_ path: String) -> Int32? {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { close(fd); return nil }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if r != 0 { close(fd); return nil }
+        return fd
+    }
+}
+
+enum Wire {
+    static func send(_ fd: Int32, _ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+    }
+
+    /// Reads until `needle` appears, EOF, or `timeout`.
+    static func read(_ fd: Int32, until needle: String, timeout: TimeInterval = 10) -> String {
+        var data = [UInt8]()
+        let deadline = Date().addingTimeInterval(timeout)
+        while deadline.timeIntervalSinceNow > 0 {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&pfd, 1, Int32(max(1, deadline.timeIntervalSinceNow * 1000)))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let got = Glibc.read(fd, &buf, buf.count)
+            if got <= 0 { break }
+            data.append(contentsOf: buf[0..<got])
+            if String(decoding: data, as: UTF8.self).contains(needle) { break }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Sends `text` and returns what comes back up to `until` (default: the text).
+    static func exchange(_ fd: Int32, _ text: String, until: String? = nil) -> String {
+        guard send(fd, text) else { return "" }
+        return read(fd, until: until ?? text)
+    }
+}
