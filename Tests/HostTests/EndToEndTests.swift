@@ -253,13 +253,24 @@ final class EndToEndTests: XCTestCase {
         let mark = inst.logMark()
         // The stock master reports this before it has switched to maillog_file,
         // i.e. to syslog only: capture both.
-        let (r, syslog) = try runCapturingSyslog(inst.libexec + "/master", ["-c", inst.etc], socketDir: inst.dir, timeout: 30)
+        var r: CommandResult
+        var syslog: [String]
+        var note = ""
+        do {
+            (r, syslog) = try runCapturingSyslog(inst.libexec + "/master", ["-c", inst.etc], socketDir: inst.dir, timeout: 30)
+        } catch {
+            // No private mount namespace here (e.g. an unprivileged container):
+            // only maillog_file can show it then.
+            note = " (syslog not captured: \(error))"
+            syslog = []
+            r = try runCommand("/usr/bin/setsid", ["--wait", inst.libexec + "/master", "-c", inst.etc], timeout: 30)
+        }
         XCTAssertFalse(r.timedOut, "second master kept running")
         XCTAssertNotEqual(r.status, 0, "second master exited 0")
         usleep(500_000)
         let logged = syslog + inst.logLines(since: mark, containing: "master")
         XCTAssertTrue(logged.contains { $0.contains("unable to set exclusive lock") },
-                      "no lock failure logged (syslog or maillog): \(logged)")
+                      "no lock failure logged (syslog or maillog): \(logged)\(note)")
         XCTAssertEqual(inst.masterPid(), pid, "first master must keep running")
         XCTAssertTrue(Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true)
         // Same through postfix-script's own check.
