@@ -44,13 +44,15 @@ let package = Package(
             name: "PostconfTool",
             dependencies: ["PostconfKit"],
             path: "Sources/Tools/postconf"),
+        // Shared by postfix(1) and postmulti(1): processes, logging, instance settings.
+        .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem"],
             path: "Sources/Tools/postfix"),
         .executableTarget(
             name: "PostmultiTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem"],
             path: "Sources/Tools/postmulti"),
         .testTarget(
             name: "PostfixConfigTests",

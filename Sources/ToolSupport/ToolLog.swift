@@ -1,0 +1,43 @@
+// ToolLog: how postfix(1), postmulti(1) and their script parts report.
+// Guarantees: every message goes to syslog (mail facility) under the given
+// tag and, when stderr is a terminal, also to stderr as "<tag>: <level>text"
+// the way stock postlog/msg_vstream print it (info carries no level word).
+// `alwaysStderr` makes the message go to stderr even without a tty, for
+// the binaries' own fatal errors, which stock prints unconditionally.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSystem
+
+public enum LogLevel: String { case info = "", warning = "warning: ", error = "error: ", fatal = "fatal: " }
+
+public struct ToolLog {
+    public let tag: String
+    public let toTerminal: Bool
+
+    public init(tag: String) {
+        self.tag = tag
+        toTerminal = isatty(2) != 0
+    }
+
+    public func log(_ level: LogLevel, _ text: String, alwaysStderr: Bool = false) {
+        let priority: Int32
+        switch level {
+        case .info: priority = LOG_INFO
+        case .warning: priority = LOG_WARNING
+        case .error: priority = LOG_ERR
+        case .fatal: priority = LOG_CRIT
+        }
+        cs_openlog(tag, LOG_MAIL)
+        cs_syslog(priority, level.rawValue + text)
+        cs_closelog()
+        if toTerminal || alwaysStderr {
+            fputs("\(tag): \(level.rawValue)\(text)\n", stderr)
+        }
+    }
+
+    public func info(_ t: String) { log(.info, t) }
+    public func warn(_ t: String) { log(.warning, t) }
+    public func fatal(_ t: String) { log(.fatal, t) }
+}
