@@ -116,7 +116,10 @@ final class PostconfComparisonTests: XCTestCase {
         let lb = String(decoding: b, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard la.count == lb.count else { return false }
         let firstDiff = la.indices.first { la[$0] != lb[$0] } ?? la.count
-        return la[firstDiff...].sorted() == lb[firstDiff...].sorted()
+        if la[firstDiff...].sorted() == lb[firstDiff...].sorted() { return true }
+        // Without a final newline the first appended entry joins the last
+        // line (as stock does): then only the same bytes in any order can be asked.
+        return a.count == b.count && a.sorted() == b.sorted()
     }
 
     /// Two identical directories holding `main` and Debian's stock master.cf.
