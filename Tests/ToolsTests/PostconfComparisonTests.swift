@@ -63,6 +63,10 @@ final class PostconfComparisonTests: XCTestCase {
     func testEditRefusesMissingMainCfLikeStock() throws {
         guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let stock = try scratchDir("pcs"), ours = try scratchDir("pco")
+        addTeardownBlock {
+            try? FileManager.default.removeItem(atPath: stock)
+            try? FileManager.default.removeItem(atPath: ours)
+        }
         for (tail, args) in [("", ["-e", "a=1"]), ("", ["-X", "a"]), ("/nonexistent", ["-e", "a=1"])] {
             let s = try runTool(Tools.stockPostconf, ["-c", stock + tail] + args)
             let o = try runTool(Tools.postconf, ["-c", ours + tail] + args)
