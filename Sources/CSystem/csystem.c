@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
 
 extern char **environ;
 
@@ -139,6 +140,8 @@ void cs_close_from(int lowfd)
     for (int fd = lowfd; fd < max && fd < 65536; fd++)
         (void) close(fd);
 }
+
+void cs_set_process_name(const char *name) { (void) prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 int cs_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 

@@ -52,7 +52,11 @@ struct Configuration {
             let program = ServiceProgram.resolve(command: entry.command, pluginDirectory: settings.pluginDirectory,
                                                  daemonDirectory: settings.daemonDirectory)
             if case let .plugin(path, loadName) = program {
-                let problems = PluginValidator.problems(path: path, loadName: loadName)
+                let result = PluginValidator.validate(path: path, loadName: loadName)
+                var problems = result.problems
+                if problems.isEmpty && entry.type == .unixDgram {
+                    problems.append(PluginMessages.unsupportedType(entry.type.rawValue, model: PluginABI.modelName(result.model)))
+                }
                 if !problems.isEmpty {
                     pluginNotices += problems.map { (.error, PluginMessages.refused(path, $0)) }
                     pluginNotices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))

@@ -25,6 +25,10 @@ enum PluginMessages {
         "missing required callback \(name) for the \(model) server model"
     }
 
+    static func unsupportedType(_ type: String, model: String) -> String {
+        "service type \(type) is not supported by the \(model) server model"
+    }
+
     static let missingEntry = "missing entry symbol " + PluginABI.entryName
     static func notRootOwned(_ path: String) -> String { "\(path) is not owned by root" }
     static func writable(_ path: String) -> String { "\(path) is group or world writable" }

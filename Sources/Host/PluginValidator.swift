@@ -13,12 +13,18 @@ import CSystem
 enum PluginValidator {
     static let timeoutMilliseconds: Int32 = 5000
 
-    /// Problems that make the plugin unusable; empty when it may run.
-    static func problems(path: String, loadName: String) -> [String] {
+    /// The outcome: problems that make the plugin unusable (none when it
+    /// may run) and, when it loaded, its server model.
+    struct Result {
+        var problems: [String]
+        var model: UInt32 = 0
+    }
+
+    static func validate(path: String, loadName: String) -> Result {
         let fileProblems = PluginFileCheck.problems(path: path)
-        if !fileProblems.isEmpty { return fileProblems }
+        if !fileProblems.isEmpty { return Result(problems: fileProblems) }
         var fds: [Int32] = [-1, -1]
-        guard cs_pipe2(&fds, O_CLOEXEC) == 0 else { return ["pipe: \(errnoText())"] }
+        guard cs_pipe2(&fds, O_CLOEXEC) == 0 else { return Result(problems: ["pipe: \(errnoText())"]) }
         let pid = cs_fork()
         if pid == 0 {
             close(fds[0])
@@ -28,9 +34,9 @@ enum PluginValidator {
         }
         close(fds[1])
         defer { close(fds[0]) }
-        if pid < 0 { return ["fork: \(errnoText())"] }
+        if pid < 0 { return Result(problems: ["fork: \(errnoText())"]) }
         let text = readReport(fds[0], child: pid)
-        return text.map(parse) ?? [PluginMessages.validatorDied]
+        return text.map(parse) ?? Result(problems: [PluginMessages.validatorDied])
     }
 
     // MARK: child side
@@ -43,7 +49,7 @@ enum PluginValidator {
         case .loaded(let descriptor):
             let info = PluginInfo(descriptor: UnsafeRawPointer(descriptor))
             let problems = info.problems()
-            lines = problems.isEmpty ? ["ok \(info.name) \(info.version)"] : problems.map { "refused " + $0 }
+            lines = problems.isEmpty ? ["ok \(info.model) \(info.name) \(info.version)"] : problems.map { "refused " + $0 }
         }
         let text = lines.joined(separator: "\n") + "\n"
         _ = text.withCString { write(fd, $0, strlen($0)) }
@@ -76,11 +82,14 @@ enum PluginValidator {
         _ = waitpid(pid, &status, 0)
     }
 
-    private static func parse(_ text: String) -> [String] {
+    private static func parse(_ text: String) -> Result {
         let lines = text.split(separator: "\n").map(String.init)
-        if lines.first?.hasPrefix("ok") == true { return [] }
+        if let first = lines.first, first.hasPrefix("ok ") {
+            let model = first.split(separator: " ").dropFirst().first.flatMap { UInt32($0) } ?? 0
+            return Result(problems: [], model: model)
+        }
         let refusals = lines.filter { $0.hasPrefix("refused ") }.map { String($0.dropFirst("refused ".count)) }
-        return refusals.isEmpty ? [PluginMessages.validatorDied] : refusals
+        return Result(problems: refusals.isEmpty ? [PluginMessages.validatorDied] : refusals)
     }
 }
 

@@ -26,6 +26,7 @@ struct PluginWorkerSpec {
 enum PluginWorker {
     static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
         resetChildSignals()
+        cs_set_process_name(spec.entry.command)
         Spawner.placeDescriptors(descriptors)
         cs_close_from(Spawner.firstListenFD + Int32(descriptors.listeners.count))
         let split = splitArguments(spec.entry.arguments)

@@ -10,6 +10,8 @@ import Glibc
 import CSystem
 import PostfixConfig
 
+if DaemonMode.isRequested(CommandLine.arguments) { DaemonMode.run(CommandLine.arguments) }
+
 let program = "master"
 _ = umask(0o077)
 _ = cs_signal_ignore(SIGPIPE)

@@ -40,7 +40,7 @@ final class PluginEndToEndTests: XCTestCase {
         let inst = try makeInstance()
         for f in ["single_echo", "multi_echo", "event_echo", "trigger_append"] { try inst.installFixture(f) }
         try inst.installSwiftPlugins()
-        let p = try Net.freePorts(5)   // p[3] unused: no inet trigger service
+        let p = try Net.freePorts(5)
         let out = inst.dir + "/trigger.out"
         try inst.appendMasterCf("""
             fxsingle unix - n n - - single_echo
@@ -51,6 +51,7 @@ final class PluginEndToEndTests: XCTestCase {
             127.0.0.1:\(p[2]) inet n - n - 1 event_echo
             fxtrigger unix - n n - 1 trigger_append -o fixture_trigger_file=\(out)
             fxtrigfifo fifo - n n - 1 trigger_append -o fixture_trigger_file=\(out)
+            127.0.0.1:\(p[3]) inet n n n - 1 trigger_append -o fixture_trigger_file=\(out)
             127.0.0.1:\(p[4]) inet n - n - - echo -o echo_greeting=howdy
             """)
         try inst.start()
@@ -78,9 +79,9 @@ final class PluginEndToEndTests: XCTestCase {
         }
 
         // trigger: what is written arrives in the file named by the -o parameter.
-        // Postfix's trigger skeleton serves unix, fifo and pass endpoints, not
-        // inet: unix and fifo here.
-        for (fd, token) in [try (unixFD(inst.socket("fxtrigger")), "trig-unix"), try (fifoFD(inst.socket("fxtrigfifo")), "trig-fifo")] {
+        // Privileged (unprivileged = n) so the plugin may write the test's file.
+        for (fd, token) in [try (unixFD(inst.socket("fxtrigger")), "trig-unix"), try (fifoFD(inst.socket("fxtrigfifo")), "trig-fifo"),
+                            try (inetFD(p[3]), "trig-inet")] {
             XCTAssertTrue(Wire.send(fd, token))
             close(fd)
             XCTAssertTrue(waitUntil(timeout: 10) { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains(token) },

@@ -53,6 +53,9 @@ char **cs_environ(void);
 /* Closes every descriptor >= lowfd (close_range(2) or a loop). */
 void cs_close_from(int lowfd);
 
+/* prctl(PR_SET_NAME): what ps and /proc/PID/comm show for a forked worker. */
+void cs_set_process_name(const char *name);
+
 /* accept4(2) with SOCK_CLOEXEC; needs _GNU_SOURCE. */
 int cs_accept_cloexec(int fd);
 
