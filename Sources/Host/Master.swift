@@ -89,6 +89,7 @@ final class Master {
         replaceChannel(service)
         loop.cancel(service.wakeupTimer)
         service.wakeupTimer = nil
+        service.nextWakeup = nil
         startWakeups(service)
         updateListening(service)
     }
@@ -309,10 +310,33 @@ final class Master {
         if !service.throttled, let failure = wakeups.send(to: service.entry, owner: settings.mailOwner) {
             MasterLog.warning("master_wakeup_timer_event: service \(service.label): \(failure)")
         }
+        service.nextWakeup = EventLoop.now() + Double(service.entry.wakeupTime)
         service.wakeupTimer = loop.after(Double(service.entry.wakeupTime)) { [weak self, weak service] in
             guard let self, let service else { return }
             self.wakeupTick(service)
         }
+    }
+
+    // MARK: status report
+
+    /// One `key=value` line for the master, then one per service (see ControlSocket).
+    func statusReport(configDirectory: String) -> String {
+        var lines = ["master pid=\(getpid()) version=\(settings.version) config=\(configDirectory) generation=\(generation)"]
+        let now = EventLoop.now()
+        for key in serviceOrder {
+            guard let service = services[key] else { continue }
+            let wakeup = service.nextWakeup.map { String(max(0, Int(($0 - now).rounded(.up)))) } ?? "-"
+            let fields = [
+                "name=" + service.entry.name, "type=" + service.entry.type.rawValue,
+                "canonical=" + service.entry.canonicalName,
+                "program=" + (service.program.isPlugin ? "plugin" : "executable"), "path=" + service.path,
+                "limit=\(service.entry.processLimit)", "total=\(service.totalProcesses)",
+                "busy=\(service.totalProcesses - service.availableProcesses)",
+                "throttled=" + (service.throttled ? "yes" : "no"), "wakeup=" + wakeup,
+            ]
+            lines.append("service " + fields.map { $0.replacingSpaces() }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     // MARK: reload and termination
@@ -345,6 +369,13 @@ final class Master {
         } else {
             for pid in children.keys { kill(pid, SIGTERM) }
         }
+    }
+}
+
+private extension String {
+    /// Report values must not contain the field separator.
+    func replacingSpaces() -> String {
+        String(map { $0 == " " || $0 == "\n" ? "_" : $0 })
     }
 }
 

@@ -22,6 +22,8 @@ final class Service {
     var throttled = false
     var throttleTimer: EventLoop.TimerID?
     var wakeupTimer: EventLoop.TimerID?
+    /// Monotonic time of the next wakeup, for status reports.
+    var nextWakeup: Double?
     /// A conditional ("N?") wakeup waits for the first spawn.
     var wakeupDeferred: Bool
     var stressExpiry: Double = 0

@@ -70,6 +70,7 @@ _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reload: reload,
     reap: { master.reapChildren() },
     terminate: { terminate($0) }))
+let controlSocket = ControlSocket(loop: loop) { master.statusReport(configDirectory: configDirectory) }
 MasterLog.info("daemon started -- version \(configuration.settings.version), configuration \(configDirectory)")
 if let monitorFD { InitMonitor.signalReady(monitorFD) }
 if let seconds = options.exitAfter {
