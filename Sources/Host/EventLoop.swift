@@ -102,10 +102,9 @@ final class EventLoop {
         if count < 0 && errno != EINTR {
             MasterLog.fatal("epoll_wait: \(errnoText())")
         }
-        if count > 0 {
-            let batch = Array(events[0..<Int(count)])
-            for event in batch { dispatch(event) }
-        }
+        // Handlers may re-enter watch/unwatch but never runOnce, so the
+        // event buffer is stable while this batch is dispatched.
+        for index in 0..<Int(max(count, 0)) { dispatch(events[index]) }
         runDueTimers()
     }
 
@@ -116,8 +115,17 @@ final class EventLoop {
         registration.handler(event.events)
     }
 
+    /// The earliest deadline, found without allocating (timers are few).
+    private func earliestDeadline() -> Double? {
+        var earliest: Double?
+        for timer in timers.values where earliest == nil || timer.deadline < earliest! {
+            earliest = timer.deadline
+        }
+        return earliest
+    }
+
     private func millisecondsUntilNextTimer() -> Int32 {
-        guard let earliest = timers.values.map(\.deadline).min() else { return -1 }
+        guard let earliest = earliestDeadline() else { return -1 }
         let delta = (earliest - EventLoop.now()) * 1000
         if delta <= 0 { return 0 }
         return Int32(min(delta.rounded(.up), 3_600_000))
@@ -125,6 +133,7 @@ final class EventLoop {
 
     private func runDueTimers() {
         let now = EventLoop.now()
+        guard let earliest = earliestDeadline(), earliest <= now else { return }
         let due = timers.filter { $0.value.deadline <= now }.sorted { $0.value.deadline < $1.value.deadline }
         for (id, timer) in due {
             // A handler earlier in this round may have cancelled this one.

@@ -232,18 +232,15 @@ final class Master {
     }
 
     private func readStatus(_ service: Service, _ channel: StatusChannel) {
-        while true {
-            switch channel.readUpdate() {
-            case .empty:
-                return
-            case .failed(let text):
-                MasterLog.warning("master_status_event: read: \(text)")
-                return
-            case .partial(let count):
-                MasterLog.warning("service \(service.label): child (pid ?) sent partial status update (\(count) bytes)")
-                return
-            case .update(let update):
-                apply(update)
+        switch channel.readUpdates() {
+        case .empty:
+            return
+        case .failed(let text):
+            MasterLog.warning("master_status_event: read: \(text)")
+        case let .updates(updates, fragment):
+            updates.forEach(apply)
+            if fragment > 0 {
+                MasterLog.warning("service \(service.label): child sent partial status update (\(fragment) bytes)")
             }
         }
     }

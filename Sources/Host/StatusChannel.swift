@@ -37,8 +37,8 @@ struct StatusUpdate: Equatable {
 }
 
 enum StatusRead {
-    case update(StatusUpdate)
-    case partial(Int)
+    /// Whole records, and the size of a trailing fragment (0 when none).
+    case updates([StatusUpdate], fragment: Int)
     case failed(String)
     case empty
 }
@@ -56,16 +56,22 @@ final class StatusChannel {
         setDescriptorFlags(masterFD, nonBlocking: true)
     }
 
-    /// Reads one record; children write each record with a single write().
-    func readUpdate() -> StatusRead {
-        var buffer = [UInt8](repeating: 0, count: StatusUpdate.size)
-        let count = read(masterFD, &buffer, buffer.count)
+    /// Room for many records, so one read() takes everything queued.
+    private var buffer = [UInt8](repeating: 0, count: StatusUpdate.size * 64)
+
+    /// Reads every queued record with one read(); children write each
+    /// record with a single write(), so records arrive whole.
+    func readUpdates() -> StatusRead {
+        let count = buffer.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, $0.count) }
         if count < 0 {
             return errno == EAGAIN || errno == EINTR ? .empty : .failed(errnoText())
         }
         if count == 0 { return .empty }
-        if count < StatusUpdate.size { return .partial(count) }
-        return .update(StatusUpdate(bytes: buffer[...]))
+        let whole = count - count % StatusUpdate.size
+        let updates = stride(from: 0, to: whole, by: StatusUpdate.size).map {
+            StatusUpdate(bytes: buffer[$0..<($0 + StatusUpdate.size)])
+        }
+        return .updates(updates, fragment: count - whole)
     }
 
     func close() {

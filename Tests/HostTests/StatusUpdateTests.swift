@@ -20,9 +20,10 @@ final class StatusUpdateTests: XCTestCase {
         defer { channel.close() }
         var record: [UInt8] = [0xd2, 0x04, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]
         XCTAssertEqual(write(channel.childFD, &record, record.count), 12)
-        guard case .update(let update) = channel.readUpdate() else { return XCTFail("no update read") }
-        XCTAssertEqual(update, StatusUpdate(pid: 1234, generation: 7, status: StatusUpdate.taken))
-        guard case .empty = channel.readUpdate() else { return XCTFail("channel should be drained") }
+        XCTAssertEqual(write(channel.childFD, &record, record.count), 12)
+        guard case .updates(let updates, 0) = channel.readUpdates() else { return XCTFail("no update read") }
+        XCTAssertEqual(updates, Array(repeating: StatusUpdate(pid: 1234, generation: 7, status: StatusUpdate.taken), count: 2))
+        guard case .empty = channel.readUpdates() else { return XCTFail("channel should be drained") }
     }
 
     func testShortRecordIsReportedAsPartial() throws {
@@ -30,7 +31,8 @@ final class StatusUpdateTests: XCTestCase {
         defer { channel.close() }
         var record: [UInt8] = [1, 2, 3, 4, 5]
         XCTAssertEqual(write(channel.childFD, &record, record.count), 5)
-        guard case .partial(let count) = channel.readUpdate() else { return XCTFail("expected partial") }
-        XCTAssertEqual(count, 5)
+        guard case .updates(let updates, let fragment) = channel.readUpdates() else { return XCTFail("expected a fragment") }
+        XCTAssertEqual(updates, [])
+        XCTAssertEqual(fragment, 5)
     }
 }
