@@ -13,13 +13,15 @@ struct ToolError: Error, CustomStringConvertible {
 }
 
 enum Tools {
-    /// Directory holding our built products: next to the .xctest bundle.
+    /// Directory holding our built products: $MAILHOST_BIN_DIR, else the
+    /// directory of the running test executable (.build*/debug), found
+    /// through /proc/self/exe because Bundle.allBundles misses it on Linux.
     static var productsDir: String {
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().path
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build-tools/debug").path
+        if let dir = ProcessInfo.processInfo.environment["MAILHOST_BIN_DIR"], !dir.isEmpty { return dir }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.path
     }
     static var postconf: String { productsDir + "/postconf" }
     static var postfix: String { productsDir + "/postfix" }
