@@ -1,0 +1,37 @@
+// ControlSocket.swift - the master's status socket, pid/master.status.
+//
+// Beyond stock: a UNIX stream socket, root-only (mode 0600), created at
+// start-up next to master.pid. A client connects and reads until EOF; the
+// master writes a report of `key=value` lines (Master.statusReport) and
+// closes. The report is written without blocking: a client that does not
+// read loses the tail, the master never waits for it.
+
+import Glibc
+import CSystem
+
+final class ControlSocket {
+    static let path = "pid/master.status"
+    private let fd: Int32
+
+    init?(loop: EventLoop, report: @escaping () -> String) {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        if fd < 0 { return nil }
+        var address = UnixAddress(path: ControlSocket.path)
+        _ = unlink(ControlSocket.path)
+        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0, chmod(ControlSocket.path, 0o600) == 0,
+              listen(fd, 16) == 0 else {
+            MasterLog.warning("status socket \(ControlSocket.path): \(errnoText())")
+            close(fd)
+            return nil
+        }
+        self.fd = fd
+        loop.watchReadable(fd) { _ in
+            let client = cs_accept_cloexec(fd)
+            if client < 0 { return }
+            setDescriptorFlags(client, nonBlocking: true)
+            let text = report()
+            _ = text.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            close(client)
+        }
+    }
+}
