@@ -1,0 +1,87 @@
+// StatusSocketTests.swift - our master's pid/master.status report (beyond stock).
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class StatusSocketTests: XCTestCase {
+    private var instance: PrivateInstance?
+
+    override func setUpWithError() throws {
+        continueAfterFailure = false
+        try TestEnv.requirements()
+        if TestEnv.isStockMaster { XCTFail("the status socket is ours: run with our master") }
+    }
+
+    override func tearDown() {
+        instance?.destroy()
+        instance = nil
+        super.tearDown()
+    }
+
+    private func report(_ path: String) throws -> [String] {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw HarnessError("connect \(path): \(String(cString: strerror(errno)))") }
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    private func fields(_ line: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for word in line.split(separator: " ").dropFirst() {
+            let parts = word.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { result[String(parts[0])] = String(parts[1]) }
+        }
+        return result
+    }
+
+    func testReportListsServicesWithProcessesThrottleAndWakeups() throws {
+        let inst = try PrivateInstance()
+        instance = inst
+        let port = try Net.freePort()
+        try inst.appendMasterCf("127.0.0.1:\(port) inet n - n - - nosuchdaemon")
+        try inst.start()
+        let path = inst.queue + "/pid/master.status"
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600, "status socket must be root-only")
+
+        let first = try report(path)
+        let master = fields(try XCTUnwrap(first.first { $0.hasPrefix("master ") }))
+        XCTAssertEqual(master["pid"].flatMap { pid_t($0) }, inst.masterPid())
+        XCTAssertEqual(master["version"], "3.7.11")
+        let pickup = fields(try XCTUnwrap(first.first { $0.contains(" name=pickup ") }))
+        XCTAssertEqual(pickup["limit"], "1")
+        let wakeup = try XCTUnwrap(pickup["wakeup"].flatMap { Int($0) }, "pickup has a periodic wakeup")
+        XCTAssertTrue((0...60).contains(wakeup), "next pickup wakeup in \(wakeup)s")
+
+        // A client on the broken service makes it fail and be throttled.
+        _ = Net.connect(port: port, timeout: 2)
+        XCTAssertNotNil(inst.waitForLog("nosuchdaemon: bad command startup -- throttling", timeout: 15))
+        let broken = fields(try XCTUnwrap(try report(path).first { $0.contains(" name=127.0.0.1:\(port) ") }))
+        XCTAssertEqual(broken["throttled"], "yes")
+        XCTAssertEqual(broken["program"], "executable")
+        XCTAssertEqual(broken["path"], inst.libexec + "/nosuchdaemon")
+
+        // qmgr was woken at start-up, so one process exists and it is idle.
+        let qmgr = fields(try XCTUnwrap(try report(path).first { $0.contains(" name=qmgr ") }))
+        XCTAssertEqual(qmgr["total"], "1")
+        XCTAssertEqual(qmgr["busy"], "0")
+    }
+}
