@@ -1,7 +1,10 @@
 // CommandRunner.swift - runs one external command with a connection as its
 // standard input, output and error, under a given uid/gid, in its own session
 // (so a time-limit kill reaches its offspring too), and waits for it within
-// a time limit, then kills the whole process group with SIGKILL.
+// a time limit, then kills the whole process group with SIGKILL, sent with
+// the command's own uid and gid as effective ids (the service runs with
+// effective uid mail_owner, which may not signal the command: stock spawn(8)
+// before Postfix 3.10 sent it so, got EPERM and never enforced the limit).
 //
 // Everything the child needs (argument and environment vectors) is built
 // before fork(), so the child only makes system calls before execvp().
@@ -17,18 +20,20 @@ struct CommandRunner {
     enum Outcome: Equatable {
         case exited(Int32)
         case signaled(Int32)
-        case timedOut(pid_t)
+        /// The limit passed: the pid, and how the killed command ended.
+        indirect case timedOut(pid_t, Outcome)
     }
 
     /// Forks, runs the command on `fd`, waits. Throws when fork fails.
-    func run(on fd: Int32, failure: (String) -> Void) throws -> Outcome {
+    /// `timedOut` is told the pid when the limit passes, before the kill.
+    func run(on fd: Int32, failure: (String) -> Void, timedOut: (pid_t) -> Void = { _ in }) throws -> Outcome {
         let args = CStringVector(argv)
         let env = CStringVector(environment)
         defer { args.free(); env.free() }
         let pid = fork()
         if pid < 0 { throw SpawnError("fork: error \(errno)") }
         if pid == 0 { child(fd: fd, args: args, env: env, failure: failure) }
-        return wait(pid)
+        return wait(pid, timedOut: timedOut)
     }
 
     /// In the child: identity, session, plumbing, environment, exec.
@@ -57,7 +62,7 @@ struct CommandRunner {
 
     /// Waits for `pid`, at most `timeLimit` seconds; polls with a growing
     /// interval (1 ms to 100 ms) rather than using signals, which the host owns.
-    private func wait(_ pid: pid_t) -> Outcome {
+    private func wait(_ pid: pid_t, timedOut: (pid_t) -> Void) -> Outcome {
         var status: Int32 = 0
         var waitedMicros: Int64 = 0
         var step: Int64 = 1000
@@ -67,15 +72,26 @@ struct CommandRunner {
             if done == pid { return Self.outcome(status) }
             if done < 0 && errno != EINTR { return .exited(0) }
             if waitedMicros >= limitMicros {
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
+                timedOut(pid)
+                killGroup(pid)
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                return .timedOut(pid)
+                return .timedOut(pid, Self.outcome(status))
             }
             usleep(useconds_t(step))
             waitedMicros += step
             step = min(step * 2, 100_000)
         }
+    }
+
+    /// SIGKILL to the command's process group (its session), as the
+    /// command's user when the saved uid allows the switch, then back.
+    private func killGroup(_ pid: pid_t) {
+        let savedUID = geteuid(), savedGID = getegid()
+        let root = getuid() == 0
+        if root { _ = seteuid(0); _ = setegid(gid); _ = seteuid(uid) }
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        if root { _ = seteuid(0); _ = setegid(savedGID); _ = seteuid(savedUID) }
     }
 
     static func outcome(_ status: Int32) -> Outcome {

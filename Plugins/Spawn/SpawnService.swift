@@ -44,8 +44,11 @@ final class SpawnService: SingleServer {
             argv: attributes.argv,
             environment: ExportEnvironment.build(list: exportList, lookup: ExportEnvironment.current),
             uid: attributes.uid, gid: attributes.gid, timeLimit: timeLimit)
-        let outcome = try runner.run(on: client.fd) { host.fatal("spawn_command: \($0)") }
-        report(outcome, command: attributes.argv.first ?? "", host: host)
+        let command = attributes.argv.first ?? ""
+        let outcome = try runner.run(on: client.fd, failure: { host.fatal("spawn_command: \($0)") }, timedOut: { pid in
+            host.warning("\(command): process id \(pid): command time limit exceeded")
+        })
+        report(outcome, command: command, host: host)
     }
 
     private func currentAttributes(_ host: ServiceHost) throws -> SpawnAttributes {
@@ -67,9 +70,8 @@ final class SpawnService: SingleServer {
             host.warning("command \(command) exit status \(status)")
         case .signaled(let signal):
             host.warning("command \(command) killed by signal \(signal)")
-        case .timedOut(let pid):
-            host.warning("\(command): process id \(pid): command time limit exceeded")
-            host.warning("command \(command) killed by signal \(SIGKILL)")
+        case .timedOut(_, let ended):
+            report(ended, command: command, host: host)
         }
     }
 }
