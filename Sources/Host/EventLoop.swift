@@ -26,7 +26,9 @@ final class EventLoop {
     }
 
     private let epollFD: Int32
-    private var registrations: [Int32: Registration] = [:]
+    /// Indexed by descriptor number: descriptors are small and dense, and an
+    /// array lookup is far cheaper than hashing on every event.
+    private var registrations: [Registration?] = []
     private var timers: [UInt64: Timer] = [:]
     private var nextSerial: UInt32 = 1
     private var nextTimer: UInt64 = 1
@@ -62,20 +64,27 @@ final class EventLoop {
         let serial = nextSerial
         nextSerial &+= 1
         let token = UInt64(UInt32(bitPattern: fd)) | (UInt64(serial) << 32)
-        let op = registrations[fd] == nil ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
+        let index = Int(fd)
+        if index >= registrations.count {
+            registrations += Array(repeating: nil, count: index + 1 - registrations.count)
+        }
+        let op = registrations[index] == nil ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
         if cs_epoll_ctl(epollFD, op, fd, events, token) < 0 {
             MasterLog.fatal("epoll_ctl fd \(fd): \(errnoText())")
         }
-        registrations[fd] = Registration(serial: serial, handler: handler)
+        registrations[index] = Registration(serial: serial, handler: handler)
     }
 
     /// Stops watching `fd`; must be called before the descriptor is closed.
     func unwatch(_ fd: Int32) {
-        guard registrations.removeValue(forKey: fd) != nil else { return }
+        guard isWatching(fd) else { return }
+        registrations[Int(fd)] = nil
         _ = cs_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
     }
 
-    func isWatching(_ fd: Int32) -> Bool { registrations[fd] != nil }
+    func isWatching(_ fd: Int32) -> Bool {
+        fd >= 0 && Int(fd) < registrations.count && registrations[Int(fd)] != nil
+    }
 
     // MARK: timers
 
@@ -111,7 +120,7 @@ final class EventLoop {
     private func dispatch(_ event: cs_event) {
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.token))
         let serial = UInt32(truncatingIfNeeded: event.token >> 32)
-        guard let registration = registrations[fd], registration.serial == serial else { return }
+        guard isWatching(fd), let registration = registrations[Int(fd)], registration.serial == serial else { return }
         registration.handler(event.events)
     }
 

@@ -19,7 +19,7 @@ final class Master {
     let initMode: Bool
     private var services: [String: Service] = [:]
     private var serviceOrder: [String] = []
-    private var children: [pid_t: ChildProcess] = [:]
+    private var children = ChildTable()
     private var generation: UInt32 = 0
     private var childEnvironment: [String] = []
     private let flowPipe: (read: Int32, write: Int32)
@@ -102,7 +102,7 @@ final class Master {
         loop.unwatch(service.channel.masterFD)
         service.channel.close()
         setListening(service, false)
-        for child in children.values where child.service === service {
+        for child in children.all where child.service === service {
             child.killedByMaster = true
             kill(child.pid, SIGTERM)
         }
@@ -136,12 +136,16 @@ final class Master {
     private func setListening(_ service: Service, _ wanted: Bool) {
         guard wanted != service.listening else { return }
         service.listening = wanted
+        if service.listenHandler == nil {
+            // unowned: the master lives as long as the process, and a removed
+            // service stops listening before it can be freed.
+            service.listenHandler = { [unowned self, unowned service] _ in
+                self.spawn(service)
+            }
+        }
         for fd in service.listenFDs {
-            if wanted {
-                loop.watchReadable(fd) { [weak self, weak service] _ in
-                    guard let self, let service else { return }
-                    self.spawn(service)
-                }
+            if wanted, let handler = service.listenHandler {
+                loop.watchReadable(fd, handler)
             } else {
                 loop.unwatch(fd)
             }
@@ -184,7 +188,7 @@ final class Master {
             throttle(service)
             return
         }
-        children[pid] = ChildProcess(pid: pid, service: service, generation: generation)
+        children.insert(ChildProcess(pid: pid, service: service, generation: generation))
         service.totalProcesses += 1
         service.availableProcesses += 1
         if service.wakeupDeferred {
@@ -197,7 +201,7 @@ final class Master {
     /// Near the process limit, stress-eligible services restart with
     /// `stress=yes` for the next 1000 seconds.
     private func enterStressIfNeeded(_ service: Service) {
-        guard service.stressEligible, service.totalProcesses + 1 >= service.entry.processLimit else { return }
+        guard service.stressEligible, service.totalProcesses + 1 >= service.processLimit else { return }
         let now = EventLoop.now()
         guard now >= service.stressExpiry else { return }
         service.stressExpiry = now + 1000
@@ -213,8 +217,9 @@ final class Master {
         guard !service.throttled else { return }
         service.throttled = true
         setListening(service, false)
-        service.throttleTimer = loop.after(Double(service.throttleDelay)) { [weak self, weak service] in
-            guard let self, let service else { return }
+        // unowned throughout: a weak reference would give Master and Service
+        // side tables and slow every retain/release; removal cancels timers.
+        service.throttleTimer = loop.after(Double(service.throttleDelay)) { [unowned self, unowned service] in
             service.throttled = false
             service.throttleTimer = nil
             self.updateListening(service)
@@ -225,20 +230,18 @@ final class Master {
 
     private func watchStatus(_ service: Service) {
         let channel = service.channel
-        loop.watchReadable(channel.masterFD) { [weak self, weak service] _ in
-            guard let self, let service else { return }
+        loop.watchReadable(channel.masterFD) { [unowned self, unowned service] _ in
             self.readStatus(service, channel)
         }
     }
 
     private func readStatus(_ service: Service, _ channel: StatusChannel) {
-        switch channel.readUpdates() {
+        switch channel.readUpdates({ apply($0) }) {
         case .empty:
             return
         case .failed(let text):
             MasterLog.warning("master_status_event: read: \(text)")
-        case let .updates(updates, fragment):
-            updates.forEach(apply)
+        case .updates(let fragment):
             if fragment > 0 {
                 MasterLog.warning("service \(service.label): child sent partial status update (\(fragment) bytes)")
             }
@@ -276,7 +279,7 @@ final class Master {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            guard let child = children.removeValue(forKey: pid) else { continue }
+            guard let child = children.remove(pid) else { continue }
             childExited(child, status: ExitStatus(status))
         }
     }
@@ -308,8 +311,7 @@ final class Master {
             MasterLog.warning("master_wakeup_timer_event: service \(service.label): \(failure)")
         }
         service.nextWakeup = EventLoop.now() + Double(service.entry.wakeupTime)
-        service.wakeupTimer = loop.after(Double(service.entry.wakeupTime)) { [weak self, weak service] in
-            guard let self, let service else { return }
+        service.wakeupTimer = loop.after(Double(service.entry.wakeupTime)) { [unowned self, unowned service] in
             self.wakeupTick(service)
         }
     }
@@ -364,7 +366,7 @@ final class Master {
         if getpgrp() == getpid() {
             kill(-getpid(), SIGTERM)
         } else {
-            for pid in children.keys { kill(pid, SIGTERM) }
+            for child in children.all { kill(child.pid, SIGTERM) }
         }
     }
 }

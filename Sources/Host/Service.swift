@@ -9,7 +9,9 @@ import Glibc
 import PostfixConfig
 
 final class Service {
-    var entry: MasterEntry
+    var entry: MasterEntry {
+        didSet { refreshDerived() }
+    }
     var program: ServiceProgram
     var path: String { program.path }
     var throttleDelay: Int
@@ -38,13 +40,14 @@ final class Service {
         self.listenFDs = listenFDs
         self.channel = channel
         self.wakeupDeferred = entry.wakeupConditional
+        refreshDerived()
     }
 
     /// `name(canonical)`, the form master log messages use.
     var label: String { "\(entry.name)(\(entry.canonicalName))" }
 
     var belowProcessLimit: Bool {
-        entry.processLimit == 0 || totalProcesses < entry.processLimit
+        processLimit == 0 || totalProcesses < processLimit
     }
 
     /// The listening rule: watch for clients only when nobody else will
@@ -53,7 +56,17 @@ final class Service {
         !removed && !throttled && availableProcesses == 0 && belowProcessLimit
     }
 
-    var stressEligible: Bool { ChildArguments.isStressEligible(entry) }
+    /// Values the spawn policy reads on every status update, kept out of
+    /// `entry` so the hot path never copies the whole master.cf entry.
+    private(set) var stressEligible = false
+    private(set) var processLimit = 0
+    /// Created once: re-arming a listener must not allocate a closure.
+    var listenHandler: EventLoop.ReadyHandler?
+
+    private func refreshDerived() {
+        stressEligible = ChildArguments.isStressEligible(entry)
+        processLimit = entry.processLimit
+    }
 }
 
 final class ChildProcess {

@@ -37,8 +37,8 @@ struct StatusUpdate: Equatable {
 }
 
 enum StatusRead {
-    /// Whole records, and the size of a trailing fragment (0 when none).
-    case updates([StatusUpdate], fragment: Int)
+    /// Records were delivered; the size of a trailing fragment (0 when none).
+    case updates(fragment: Int)
     case failed(String)
     case empty
 }
@@ -59,19 +59,24 @@ final class StatusChannel {
     /// Room for many records, so one read() takes everything queued.
     private var buffer = [UInt8](repeating: 0, count: StatusUpdate.size * 64)
 
-    /// Reads every queued record with one read(); children write each
-    /// record with a single write(), so records arrive whole.
-    func readUpdates() -> StatusRead {
+    /// Reads every queued record with one read() and hands each to `body`;
+    /// children write each record with a single write(), so records arrive whole.
+    func readUpdates(_ body: (StatusUpdate) -> Void) -> StatusRead {
         let count = buffer.withUnsafeMutableBytes { read(masterFD, $0.baseAddress, $0.count) }
         if count < 0 {
             return errno == EAGAIN || errno == EINTR ? .empty : .failed(errnoText())
         }
         if count == 0 { return .empty }
         let whole = count - count % StatusUpdate.size
-        let updates = stride(from: 0, to: whole, by: StatusUpdate.size).map {
-            StatusUpdate(bytes: buffer[$0..<($0 + StatusUpdate.size)])
+        buffer.withUnsafeBytes { raw in
+            for offset in stride(from: 0, to: whole, by: StatusUpdate.size) {
+                body(StatusUpdate(
+                    pid: pid_t(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)),
+                    generation: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)),
+                    status: Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self))))
+            }
         }
-        return .updates(updates, fragment: count - whole)
+        return .updates(fragment: count - whole)
     }
 
     func close() {

@@ -76,7 +76,7 @@ final class WakeupSender {
             loop.unwatch(fd)
             close(fd)
         }
-        loop.watchWritable(fd) { [loop, weak self] _ in
+        loop.watchWritable(fd) { [loop, unowned self] _ in
             loop.cancel(timeout)
             loop.unwatch(fd)
             var code: Int32 = 0
@@ -86,7 +86,7 @@ final class WakeupSender {
                 close(fd)
                 return
             }
-            if let failure = self?.finishInet(fd) {
+            if let failure = self.finishInet(fd) {
                 MasterLog.warning("master_wakeup_timer_event: service \(entry.name)(\(entry.canonicalName)): \(failure)")
             }
         }

@@ -84,12 +84,7 @@ while true { loop.runOnce() }
 // MARK: start-up helpers
 
 func closeInheritedDescriptors() {
-    let limit = Int32(min(sysconf(Int32(_SC_OPEN_MAX)), 65536))
-    var fd: Int32 = 3
-    while fd < limit {
-        close(fd)
-        fd += 1
-    }
+    cs_close_from(3)
 }
 
 func redirectStandardDescriptors(keepStdout: Bool) {
