@@ -15,6 +15,11 @@ let package = Package(
         .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
+        // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
+        .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C shims for what Swift cannot express safely: signal handlers,
@@ -26,6 +31,10 @@ let package = Package(
         .target(name: "MailhostPluginABI", path: "Sources/PluginAPI/CABI"),
         // The Swift SDK over the C ABI: a plugin is a type conforming to a protocol.
         .target(name: "PluginAPI", dependencies: ["MailhostPluginABI"], path: "Sources/PluginAPI/Swift"),
+        // A swift-log LogHandler that writes into the master's log stream.
+        .target(name: "PluginAPILogging",
+                dependencies: ["PluginAPI", .product(name: "Logging", package: "swift-log")],
+                path: "Sources/PluginAPI/SwiftLog"),
         .target(name: "EchoPlugin", dependencies: ["PluginAPI"], path: "Plugins/Echo"),
         .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
@@ -67,7 +76,7 @@ let package = Package(
             path: "Tests/HostTests"),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginAPI"],
+            dependencies: ["PluginAPI", "PluginAPILogging"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
         .testTarget(
