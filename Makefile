@@ -1,7 +1,9 @@
 # make            build the release products (swift build -c release)
 # make install    lay them out under $(DESTDIR):
 #   $(DESTDIR)$(DAEMONDIR)   daemon_directory: our master + links to the stock daemons
-#   $(DESTDIR)$(SBINDIR)     the postfix and postmulti commands
+#                            and the plugins (echo.so, spawn.so: plugin_directory
+#                            defaults to daemon_directory)
+#   $(DESTDIR)$(SBINDIR)     the postfix, postmulti and postconf commands
 # make check      run the tests (what CI runs: .ci/run without the apt-get part)
 DESTDIR   ?=
 DAEMONDIR ?= /usr/lib/mailhost/sbin
@@ -15,9 +17,9 @@ all:
 	$(SWIFT) build -c release $(BUILDFLAGS)
 
 install: all
-	contrib/install-daemon-dir $(DESTDIR)$(DAEMONDIR) $(BIN)/master
+	contrib/install-daemon-dir $(DESTDIR)$(DAEMONDIR) $(BIN)/master $(BIN)
 	install -d $(DESTDIR)$(SBINDIR)
-	install -m 755 $(BIN)/postfix $(BIN)/postmulti $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/postfix $(BIN)/postmulti $(BIN)/postconf $(DESTDIR)$(SBINDIR)/
 
 check:
 	$(SWIFT) build $(BUILDFLAGS)
