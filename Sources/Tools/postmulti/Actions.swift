@@ -1,71 +1,77 @@
-// Actions: `postmulti -e` life-cycle edits done natively with PostconfKit.
-// Guarantees: init writes the wrapper and enable settings into the primary
-// main.cf; enable/disable/assign require a prior init and an existing
-// secondary selected with -i, and edit only that instance's main.cf, keeping
-// its comments and layout. create/import/destroy/deport are refused with a
-// clear message in this build rather than half-done.
+// Actions: `postmulti -e ACTION`: the checks postmulti(1) itself makes, then
+// the effects (InstanceEdits), in stock's order.
+// Guarantees: init touches only the primary main.cf; create/import add an
+// instance (NewInstance) and are not enabled; destroy/deport need `-i`, an
+// existing, non-primary, disabled instance, and remove it from the list;
+// enable/disable/assign need `-i` and an existing instance; assign with no
+// actual change exits 0 without touching anything.
 
-import PostconfKit
 import ToolSupport
 
 struct Actions {
     let options: PostmultiOptions
-    let instances: [Instance]
-    let primary: InstanceSettings
-    let scriptLog: ToolLog
+    var list: InstanceList
+    let edits: InstanceEdits
 
-    func run(_ action: String) throws -> Int32 {
-        if action == "init" {
-            try edit(primary.configDirectory, [("multi_instance_wrapper", "${command_directory}/postmulti -p --"),
-                                                ("multi_instance_enable", "yes")])
-            return 0
-        }
-        guard let selector = options.instance else { throw PostmultiError("Select an instance via '-i name'") }
-        guard let target = instances.first(where: { $0.matches(selector) }) else {
-            throw PostmultiError("No instance named \(selector)")
-        }
+    mutating func run(_ action: String) throws -> Int32 {
         switch action {
-        case "enable", "disable":
-            try requireInit()
-            try edit(target.configDirectory, [("multi_instance_enable", action == "enable" ? "yes" : "no")])
-        case "assign":
-            var pairs: [(String, String)] = []
-            if let n = options.newName, n != (target.name ?? "-") { pairs.append(("multi_instance_name", n == "-" ? "" : n)) }
-            if let g = options.newGroup, g != (target.group ?? "-") { pairs.append(("multi_instance_group", g == "-" ? "" : g)) }
-            if pairs.isEmpty { return 0 }
-            if let n = options.newName, n != "-", !n.hasPrefix("postfix-") {
-                throw PostmultiError("New instance name must start with 'postfix-'")
+        case "init":
+            try edits.initialize()
+        case "create", "import":
+            let (target, changes) = try NewInstance.add(action, options: options, to: &list)
+            try edits.requireInit()
+            try edits.add(target, action: action, changes: changes, secondaries: secondaryDirectories)
+        case "destroy", "deport":
+            let target = try select(unlink: true)
+            try edits.requireInit()
+            if action == "destroy" {
+                try edits.destroy(target, secondaries: secondaryDirectories)
+            } else {
+                try edits.deport(target, secondaries: secondaryDirectories)
             }
-            try requireInit()
-            try edit(target.configDirectory, pairs)
+        case "assign":
+            let changes = try assignment(try select(unlink: false))
+            if changes.0.isEmpty { return 0 }
+            try edits.requireInit()
+            try edits.assignNames(changes.1.configDirectory, changes.0)
         default:
-            throw PostmultiError("action '\(action)' is not implemented in this build; use /usr/sbin/postmulti")
+            let target = try select(unlink: false)
+            try edits.requireInit()
+            try edits.edit(target.configDirectory, [("multi_instance_enable", action == "enable" ? "yes" : "no")])
         }
         return 0
     }
 
-    /// postmulti-script's precondition for every action but init.
-    func requireInit() throws {
-        if ((try? primary.value("multi_instance_wrapper")) ?? "").isEmpty {
-            scriptLog.fatal("multi_instance_wrapper is empty, run 'postmulti -e init' first.")
-            throw ScriptExit()
+    var secondaryDirectories: [String] { list.secondaries.map(\.configDirectory) }
+
+    /// The instance named by -i; with unlink, also taken out of the list.
+    mutating func select(unlink: Bool) throws -> Instance {
+        guard let selector = options.instance, options.group == nil, !options.all else {
+            throw PostmultiError("Select an instance via '-i name'")
         }
-        if ((try? primary.value("multi_instance_enable")) ?? "") != "yes" {
-            scriptLog.fatal("multi_instance_enable!=yes, run 'postmulti -e init' first.")
-            throw ScriptExit()
+        guard let index = list.instances.firstIndex(where: { $0.matches(selector) }) else {
+            throw PostmultiError("No instance named \(selector)")
         }
+        let target = list.instances[index]
+        if unlink {
+            if index == 0 { throw PostmultiError("Cannot remove the primary instance") }
+            if target.enabled { throw PostmultiError("Cannot remove enabled instances") }
+            list.instances.remove(at: index)
+        }
+        return target
     }
 
-    func edit(_ dir: String, _ pairs: [(String, String)]) throws {
-        let path = dir + "/main.cf"
-        do {
-            guard let old = try AtomicFile.readIfPresent(path) else {
-                throw PostmultiError("open \(path) for reading: No such file or directory")
-            }
-            try AtomicFile.replace(path, with: MainCfEditor.apply(.set(pairs), to: old))
-        } catch let e as FileError { throw PostmultiError(e.description) }
+    /// -I/-G against the instance's current name and group.
+    mutating func assignment(_ target: Instance) throws -> (NameChanges, Instance) {
+        let name = options.newName.map { $0 == "-" ? "" : $0 }
+        let group = options.newGroup.map { $0 == "-" ? "" : $0 }
+        try NewInstance.checkAssignments(name: name, group: group)
+        var changes = NameChanges()
+        if let n = name, n != (target.name ?? "") {
+            try list.claims.claim(target.configDirectory, "multi_instance_name", n)
+            changes.name = n
+        }
+        if let g = group, g != (target.group ?? "") { changes.group = g }
+        return (changes, target)
     }
 }
-
-/// The script part failed and already said why.
-struct ScriptExit: Error {}

@@ -69,11 +69,10 @@ struct Iterator {
 
     func executeEnvironment(_ inst: Instance) -> [String] {
         var env = currentEnvironment()
-        let s = inst.settings
         let pairs: [(String, String)] = [
-            ("MAIL_CONFIG", inst.configDirectory), ("daemon_directory", s.daemonDirectory),
-            ("command_directory", s.commandDirectory), ("config_directory", inst.configDirectory),
-            ("queue_directory", s.queueDirectory), ("data_directory", s.dataDirectory),
+            ("MAIL_CONFIG", inst.configDirectory), ("daemon_directory", primary.daemonDirectory),
+            ("command_directory", primary.commandDirectory), ("config_directory", inst.configDirectory),
+            ("queue_directory", inst.queueDirectory), ("data_directory", inst.dataDirectory),
             ("multi_instance_name", inst.name ?? ""), ("multi_instance_group", inst.group ?? ""),
             ("multi_instance_enable", inst.enabled ? "yes" : "no"),
         ]

@@ -1,7 +1,7 @@
 // main.swift - postmulti(1): Postfix multi-instance manager, native.
 // Lists (-l), iterates postfix(1) (-p) or any command (-x) over instances, and
-// performs the -e life-cycle actions that Actions implements. Refusals and
-// exit statuses as stock.
+// performs the -e life-cycle actions (Actions). Refusals and exit statuses
+// as stock.
 
 import Glibc
 import ToolSupport
@@ -19,15 +19,27 @@ if let mc = getenv("MAIL_CONFIG").map({ String(cString: $0) }), mc != defaultCon
     die("Non-default configuration directory: MAIL_CONFIG=\(mc)")
 }
 
+/// What postmulti-script's environment would be: import_environment applied,
+/// $command_directory first in PATH, MAIL_CONFIG naming the primary.
+func scriptEnvironment(_ primary: InstanceSettings) -> [String] {
+    var env = (try? primary.importedEnvironment(from: currentEnvironment())) ?? []
+    let path = lookup("PATH", in: currentEnvironment()) ?? ""
+    env = setting("PATH", primary.commandDirectory + ":" + (path.isEmpty ? "/bin:/usr/bin:/sbin:/usr/sbin" : path), in: env)
+    return setting("MAIL_CONFIG", primary.configDirectory, in: env)
+}
+
 do {
     let options = try PostmultiOptions.parse(Array(CommandLine.arguments.dropFirst()))
-    let instances = try InstanceList.load(primaryDirectory: defaultConfig)
-    let primary = instances[0].settings
-    let iterator = Iterator(options: options, instances: instances, primary: primary)
+    let list = options.action == "init" ? try InstanceList.primaryOnly(defaultConfig)
+                                        : try InstanceList.load(primaryDirectory: defaultConfig)
+    let primary = list.primarySettings
+    let iterator = Iterator(options: options, instances: list.instances, primary: primary)
     if options.list { exit(iterator.list()) }
     if let action = options.action {
         let tag = ((try? primary.value("syslog_name")) ?? "postfix") + "/postmulti-script"
-        exit(try Actions(options: options, instances: instances, primary: primary, scriptLog: ToolLog(tag: tag)).run(action))
+        let edits = InstanceEdits(primary: primary, log: ToolLog(tag: tag), environment: scriptEnvironment(primary))
+        var actions = Actions(options: options, list: list, edits: edits)
+        exit(try actions.run(action))
     }
     exit(try iterator.run())
 } catch is ScriptExit {
