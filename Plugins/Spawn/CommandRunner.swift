@@ -30,14 +30,16 @@ struct CommandRunner {
         let args = CStringVector(argv)
         let env = CStringVector(environment)
         defer { args.free(); env.free() }
+        let inherited = Self.openDescriptors()
         let pid = fork()
         if pid < 0 { throw SpawnError("fork: error \(errno)") }
-        if pid == 0 { child(fd: fd, args: args, env: env, failure: failure) }
+        if pid == 0 { child(fd: fd, args: args, env: env, inherited: inherited, failure: failure) }
         return wait(pid, timedOut: timedOut)
     }
 
     /// In the child: identity, session, plumbing, environment, exec.
-    private func child(fd: Int32, args: CStringVector, env: CStringVector, failure: (String) -> Void) -> Never {
+    private func child(fd: Int32, args: CStringVector, env: CStringVector, inherited: [Int32]?,
+                       failure: (String) -> Void) -> Never {
         // The service process may run with effective uid mail_owner; the
         // saved uid is root, which gives the rights back for the switch.
         if getuid() == 0 { _ = seteuid(0) }
@@ -52,7 +54,11 @@ struct CommandRunner {
             _exit(1)
         }
         // ServiceHost descriptors (status pipe, listeners) are none of the command's business.
-        closeFrom(3)
+        if let inherited {
+            for open in inherited where open >= 3 { close(open) }
+        } else {
+            closeFrom(3)
+        }
         _ = clearenv()
         for entry in env.pointers.dropLast() { if let entry { _ = putenv(entry) } }
         if let program = args.pointers.first ?? nil { execvp(program, args.pointers) }
@@ -97,6 +103,22 @@ struct CommandRunner {
     static func outcome(_ status: Int32) -> Outcome {
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+
+    /// The descriptors open now, from /proc/self/fd (read before fork(), so
+    /// the child closes a handful instead of trying every number up to
+    /// RLIMIT_NOFILE); nil when /proc is not there (a chroot).
+    static func openDescriptors() -> [Int32]? {
+        guard let dir = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(dir) }
+        var found: [Int32] = []
+        while let entry = readdir(dir), found.count < 65536 {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let fd = Int32(name) { found.append(fd) }
+        }
+        return found
     }
 
     private func closeFrom(_ first: Int32) {
