@@ -97,11 +97,15 @@ final class WorkerContext {
         return write(WorkerContext.statusFD, record, record.count) == record.count
     }
 
+    /// EOF on descriptor 5: reload, removal or master exit. As Postfix's
+    /// skeletons: a multi-model worker exits at once (its clients reconnect
+    /// to a new one, which runs the new configuration); an event-model
+    /// worker stops accepting and exits when its last client is done.
     private func masterDisconnected() {
         loop.unwatch(WorkerContext.statusFD)
         retiring = true
         for fd in listenFDs { loop.unwatch(fd) }
-        if clientCount == 0 { orderlyExit() }
+        if clientCount == 0 || model == UInt32(MH_MODEL_MULTI.rawValue) { orderlyExit() }
     }
 
     private func armIdleTimer() {
