@@ -118,6 +118,32 @@ final class PluginLifecycleTests: XCTestCase {
         XCTAssertEqual(inst.masterPid(), master, "the master survived the reload")
     }
 
+    /// Stock multi_server exits as soon as the master disconnects, even with
+    /// clients connected: they reconnect to a worker of the new configuration.
+    func testMultiModelWorkerExitsAtReloadEvenWithAClient() throws {
+        let inst = try makeInstance()
+        try inst.installFixture("multi_echo")
+        try inst.appendMasterCf("fxmulti unix - n n - 1 multi_echo")
+        try inst.start()
+        let a = try connectUnix(inst.socket("fxmulti"))
+        defer { close(a) }
+        let before = pidOf(Wire.exchange(a, "before\n"))
+        let old = workers(inst, "multi_echo")
+        XCTAssertEqual(old.count, 1, "one multi_echo worker: \(old)")
+        XCTAssertEqual(before, old.first)
+
+        let mark = inst.logMark()
+        XCTAssertEqual(try inst.postfix("reload").status, 0)
+        XCTAssertNotNil(inst.waitForLog("reload", "configuration", since: mark, timeout: 15), "no reload in the log")
+        XCTAssertTrue(waitUntil(timeout: 10) { old.allSatisfy { !Proc.isAlive($0) } },
+                      "the old multi worker kept running with a client after the reload")
+        let b = try connectUnix(inst.socket("fxmulti"))
+        defer { close(b) }
+        let after = pidOf(Wire.exchange(b, "after\n"))
+        XCTAssertNotNil(after)
+        XCTAssertNotEqual(after, before, "a new worker serves after the reload")
+    }
+
     // MARK: max_use
 
     func testMaxUseEndsAWorkerAfterThatManyClients() throws {
