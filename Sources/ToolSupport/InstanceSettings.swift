@@ -62,6 +62,11 @@ public struct InstanceSettings {
         for name in Self.exportedNames {
             result = setting(name, name == "config_directory" ? configDirectory : try value(name), in: result)
         }
+        // With maillog_file, the logging client's settings travel along, as stock re-exports them.
+        if !(try value("maillog_file")).isEmpty {
+            result = setting("POSTLOG_SERVICE", queueDirectory + "/public/" + (try value("postlog_service_name")), in: result)
+            result = setting("POSTLOG_HOSTNAME", try value("myhostname"), in: result)
+        }
         return result
     }
 }

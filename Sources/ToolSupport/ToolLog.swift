@@ -1,6 +1,7 @@
 // ToolLog: how postfix(1), postmulti(1) and their script parts report.
 // Guarantees: every message goes to syslog (mail facility) under the given
-// tag and, when stderr is a terminal, also to stderr as "<tag>: <level>text"
+// tag, or, once `ToolLog.useMaillog` named a PostlogClient (main.cf sets
+// maillog_file), through postlogd / maillog_file instead; and, when stderr is a terminal, also to stderr as "<tag>: <level>text"
 // the way stock postlog/msg_vstream print it (info carries no level word).
 // `alwaysStderr` makes the message go to stderr even without a tty, for
 // the binaries' own fatal errors, which stock prints unconditionally.
@@ -13,6 +14,11 @@ import CSystem
 public enum LogLevel: String { case info = "", warning = "warning: ", error = "error: ", fatal = "fatal: " }
 
 public struct ToolLog {
+    /// Set once at start-up from the instance's main.cf; nil = syslog.
+    nonisolated(unsafe) public static var maillog: PostlogClient?
+
+    public static func useMaillog(_ settings: InstanceSettings) { maillog = PostlogClient(settings) }
+
     public let tag: String
     public let toTerminal: Bool
 
@@ -29,9 +35,13 @@ public struct ToolLog {
         case .error: priority = LOG_ERR
         case .fatal: priority = LOG_CRIT
         }
-        cs_openlog(tag, LOG_MAIL)
-        cs_syslog(priority, level.rawValue + text)
-        cs_closelog()
+        if let client = Self.maillog {
+            client.log(tag: tag, text: level.rawValue + text)
+        } else {
+            cs_openlog(tag, LOG_MAIL)
+            cs_syslog(priority, level.rawValue + text)
+            cs_closelog()
+        }
         if toTerminal || alwaysStderr {
             fputs("\(tag): \(level.rawValue)\(text)\n", stderr)
         }

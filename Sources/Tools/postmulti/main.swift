@@ -19,6 +19,9 @@ if let mc = getenv("MAIL_CONFIG").map({ String(cString: $0) }), mc != defaultCon
     die("Non-default configuration directory: MAIL_CONFIG=\(mc)")
 }
 
+// Like stock, diagnostics follow the default main.cf's maillog_file.
+if let defaults = try? InstanceSettings(configDirectory: defaultConfig) { ToolLog.useMaillog(defaults) }
+
 /// What postmulti-script's environment would be: import_environment applied,
 /// $command_directory first in PATH, MAIL_CONFIG naming the primary.
 func scriptEnvironment(_ primary: InstanceSettings) -> [String] {
