@@ -102,7 +102,17 @@ int cs_signal_fault(int signo) { return set_disposition(signo, on_fault); }
 int cs_signal_default(int signo) { return set_disposition(signo, SIG_DFL); }
 int cs_signal_ignore(int signo) { return set_disposition(signo, SIG_IGN); }
 
-void cs_openlog(const char *ident, int facility) { openlog(ident, LOG_PID | LOG_NDELAY, facility); }
+/* openlog(3) keeps the ident pointer, so it must outlive the call. */
+void cs_openlog(const char *ident, int facility)
+{
+    static char *kept;
+    char *copy = strdup(ident);
+    if (copy == NULL)
+        return;
+    openlog(copy, LOG_PID | LOG_NDELAY, facility);
+    free(kept);
+    kept = copy;
+}
 void cs_syslog(int priority, const char *message) { syslog(priority, "%s", message); }
 void cs_closelog(void) { closelog(); }
 
