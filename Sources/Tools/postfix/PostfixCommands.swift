@@ -37,6 +37,7 @@ struct PostfixCommands {
         case "drain": return signalMaster(SIGKILL, "stopping the Postfix mail system")
         case "reload": return reload()
         case "flush": return runProgram([settings.commandDirectory + "/postqueue", "-f"])
+        case "status" where args == ["services"] || args == ["services-raw"]: return serviceStatus(raw: args[0] == "services-raw")
         case "status": return status()
         case "check":
             guard check.fatalChecks() else { return 1 }
@@ -162,6 +163,25 @@ struct PostfixCommands {
         }
         log.info("the Postfix mail system is running: PID: \(master.pidText().trimmingSpaces)")
         return 0
+    }
+
+    /// Beyond stock: the running master's per-service report (ServiceStatus).
+    func serviceStatus(raw: Bool) -> Int32 {
+        guard master.isRunning() else {
+            log.info("the Postfix mail system is not running")
+            return 1
+        }
+        let reader = ServiceStatus(queueDirectory: settings.queueDirectory)
+        do {
+            let report = try reader.read()
+            print(raw ? report : ServiceStatus.table(report), terminator: "")
+            return 0
+        } catch ServiceStatus.Failure.absent(let path) {
+            log.warn("the running master offers no per-service status (no \(path)): it is not the mailhost master")
+        } catch {
+            log.warn("cannot read the master's per-service status: \(error)")
+        }
+        return 1
     }
 
     func runProgram(_ argv: [String]) -> Int32 {
