@@ -43,7 +43,11 @@ final class PostfixComparisonTests: XCTestCase {
         let s = try onTerminal(Tools.stockPostfix, words)
         let o = try onTerminal(Tools.postfix, words)
         XCTAssertEqual(o.0, s.0, "exit status of postfix \(words)", file: file, line: line)
-        XCTAssertEqual(o.1, s.1, "output of postfix \(words)", file: file, line: line)
+        // Beyond stock, `check` adds one "service N/T: command C: executable|plugin P" line per service.
+        let ours = words == "check" ? o.1.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { $0.range(of: #"^postfix/postfix-script: service \S+: command \S+: (executable|plugin) /"#, options: .regularExpression) == nil }
+            .joined(separator: "\n") : o.1
+        XCTAssertEqual(ours, s.1, "output of postfix \(words)", file: file, line: line)
     }
 
     func testStateCommandsMatchStockWhenStopped() throws {

@@ -3,7 +3,8 @@
 // create-missing ("c") under the queue and data directories are created with
 // the listed owner, group and mode; master.cf must exist and parse (the
 // postlog service must exist when maillog_file is set); every master.cf
-// command must resolve to an executable; `postsuper` repairs the queue as
+// command must resolve to an executable or a sound plugin (with `report`,
+// `postfix check` says which, per service); `postsuper` repairs the queue as
 // stock check-fatal does. Warnings name owners and modes as stock does.
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ struct IntegrityCheck {
     }
 
     /// check-fatal; false after logging the reason.
-    func fatalChecks() -> Bool {
+    func fatalChecks(report: Bool = false) -> Bool {
         let rules = directoryRules()
         for rule in rules where rule.create && !ToolFiles.exists(rule.path) {
             guard create(rule) else {
@@ -42,7 +43,7 @@ struct IntegrityCheck {
             log.fatal("missing 'postlog' service in master.cf - run 'postfix upgrade-configuration'")
             return false
         }
-        checkCommands(master)
+        checkCommands(master, report: report)
         let postsuper = settings.commandDirectory + "/postsuper"
         return ((try? ChildProcess.run([postsuper], env: env)) ?? 1) == 0
     }
@@ -92,17 +93,17 @@ struct IntegrityCheck {
         }
     }
 
-    /// Beyond stock: each command must resolve to an executable (or a plugin).
-    func checkCommands(_ master: MasterConfig) {
+    /// Beyond stock: where each command resolves (with `report`, one info
+    /// line per service), and warnings for missing executables and for
+    /// plugins or plugin directories that are not root-owned or are writable.
+    func checkCommands(_ master: MasterConfig, report: Bool) {
         let daemonDir = settings.daemonDirectory
+        let pluginDir = (try? settings.value("plugin_directory")) ?? daemonDir
         for entry in master.entries {
-            let path = entry.command.hasPrefix("/") ? entry.command : daemonDir + "/" + entry.command
-            let what = path.hasSuffix(".so") ? "plugin" : "executable"
-            if access(path, X_OK) != 0 && access(path, R_OK) != 0 {
-                log.warn("\(master.path): line \(entry.line): service \(entry.name)/\(entry.type.rawValue): command \(entry.command): no such \(what): \(path)")
-            } else if verbose {
-                log.info("service \(entry.name)/\(entry.type.rawValue): command \(entry.command) is \(what) \(path)")
-            }
+            let resolved = CommandResolution.resolve(entry.command, pluginDirectory: pluginDir, daemonDirectory: daemonDir)
+            let service = "service \(entry.name)/\(entry.type.rawValue): command \(entry.command)"
+            if report { log.info("\(service): \(resolved.kind) \(resolved.path)") }
+            for problem in resolved.problems() { log.warn("\(master.path): line \(entry.line): \(service): \(problem)") }
         }
     }
 

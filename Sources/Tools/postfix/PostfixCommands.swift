@@ -40,7 +40,7 @@ struct PostfixCommands {
         case "status" where args == ["services"] || args == ["services-raw"]: return serviceStatus(raw: args[0] == "services-raw")
         case "status": return status()
         case "check":
-            guard check.fatalChecks() else { return 1 }
+            guard check.fatalChecks(report: true) else { return 1 }
             check.warningChecks()
             return 0
         case "set-permissions", "upgrade-configuration":
