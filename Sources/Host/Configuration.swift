@@ -16,8 +16,8 @@ struct Configuration {
     let parseWarnings: [String]
     /// What each service's command runs, by service key.
     var programs: [String: ServiceProgram] = [:]
-    /// Log lines about plugin resolution and refusals, emitted by logNotices.
-    var pluginNotices: [(LogLevel, String)] = []
+    /// Log lines about frozen parameters and plugins, emitted by logNotices.
+    var notices: [(LogLevel, String)] = []
 
     /// Values frozen at start-up.
     struct Frozen {
@@ -32,16 +32,27 @@ struct Configuration {
         if let frozen {
             keepFrozen(&settings.queueDirectory, frozen.queueDirectory, name: "queue_directory")
             keepFrozen(&settings.inetProtocols, frozen.inetProtocols, name: "inet_protocols")
-            keepFrozen(&settings.inetInterfaces, frozen.inetInterfaces, name: "inet_interfaces")
         }
+        let interfacesChanged = frozen.map { $0.inetInterfaces != settings.inetInterfaces } ?? false
+        if let frozen { settings.inetInterfaces = frozen.inetInterfaces }
         var options = try MasterParseOptions(main: main)
         options.inetInterfaces = settings.inetInterfaces
         options.inetProtocols = settings.inetProtocols
         let services = try MasterConfig.load(configDirectory: configDirectory, options: options)
         var configuration = Configuration(main: main, settings: settings, services: services,
                                           parseWarnings: options.warnings)
+        if interfacesChanged { configuration.warnInterfacesFrozen() }
         configuration.resolvePrograms()
         return configuration
+    }
+
+    /// inet listeners were bound with the first inet_interfaces; as stock,
+    /// each inet service says the change is ignored.
+    private mutating func warnInterfacesFrozen() {
+        for entry in services.entries where entry.type == .inet {
+            notices.append((.warning, "service \(entry.name): ignoring inet_interfaces change"))
+            notices.append((.warning, "to change inet_interfaces, stop and start Postfix"))
+        }
     }
 
     /// Decides plugin or executable for every service and validates each
@@ -58,11 +69,11 @@ struct Configuration {
                     problems.append(PluginMessages.unsupportedType(entry.type.rawValue, model: PluginABI.modelName(result.model)))
                 }
                 if !problems.isEmpty {
-                    pluginNotices += problems.map { (.error, PluginMessages.refused(path, $0)) }
-                    pluginNotices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))
+                    notices += problems.map { (.error, PluginMessages.refused(path, $0)) }
+                    notices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))
                     continue
                 }
-                pluginNotices.append((.info, PluginMessages.resolved(service: entry.name, canonical: entry.canonicalName,
+                notices.append((.info, PluginMessages.resolved(service: entry.name, canonical: entry.canonicalName,
                                                                      command: entry.command, path: path)))
             }
             programs[entry.key] = program
@@ -82,7 +93,7 @@ struct Configuration {
         parseWarnings.forEach(MasterLog.warning)
         services.warnings.forEach(MasterLog.warning)
         services.infos.forEach(MasterLog.info)
-        for (level, text) in pluginNotices { MasterLog.emit(level, text) }
+        for (level, text) in notices { MasterLog.emit(level, text) }
     }
 
     private static func keepFrozen(_ value: inout String, _ old: String, name: String) {
