@@ -98,3 +98,35 @@ public func lookup(_ name: String, in env: [String]) -> String? {
 public func setting(_ name: String, _ value: String, in env: [String]) -> [String] {
     env.filter { !$0.hasPrefix(name + "=") } + [name + "=" + value]
 }
+
+extension ChildProcess {
+    /// Runs `argv` with `env`, stdout inherited, stderr captured (at most
+    /// 64 KiB kept); returns the status and the captured text without its
+    /// trailing newlines.
+    public static func runCapturingStderr(_ argv: [String], env: [String]) throws -> (Int32, String) {
+        guard let path = argv.first else { throw ProcessError("empty command") }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw ProcessError("pipe: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        var pid: pid_t = 0
+        let code = withCStrings(argv) { cargv in withCStrings(env) { cenv in posix_spawn(&pid, path, &actions, nil, cargv, cenv) } }
+        close(fds[1])
+        defer { close(fds[0]) }
+        guard code == 0 else { throw ProcessError("\(path): \(String(cString: strerror(code)))") }
+        var captured: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<1_000_000 {
+            let n = read(fds[0], &chunk, chunk.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            if captured.count < 65536 { captured += chunk[0..<n] }
+        }
+        let status = waitFor(pid)
+        while captured.last == 0x0A { captured.removeLast() }
+        return (status, String(decoding: captured, as: UTF8.self))
+    }
+}

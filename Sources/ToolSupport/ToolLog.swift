@@ -35,15 +35,16 @@ public struct ToolLog {
         case .error: priority = LOG_ERR
         case .fatal: priority = LOG_CRIT
         }
+        // The terminal first, then the log, in stock's order.
+        if toTerminal || alwaysStderr {
+            fputs("\(tag): \(level.rawValue)\(text)\n", stderr)
+        }
         if let client = Self.maillog {
             client.log(tag: tag, text: level.rawValue + text)
         } else {
             cs_openlog(tag, LOG_MAIL)
             cs_syslog(priority, level.rawValue + text)
             cs_closelog()
-        }
-        if toTerminal || alwaysStderr {
-            fputs("\(tag): \(level.rawValue)\(text)\n", stderr)
         }
     }
 

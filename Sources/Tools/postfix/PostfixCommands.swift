@@ -47,6 +47,7 @@ struct PostfixCommands {
             return runProgram([settings.daemonDirectory + "/post-install", "create-missing", command] + args)
         case "post-install": return runProgram([settings.daemonDirectory + "/post-install"] + args)
         case "tls": return runProgram([settings.daemonDirectory + "/postfix-tls-script"] + args)
+        case "logrotate": return LogRotate(settings: settings, master: master, env: env, log: log).run(args)
         case "start_msg": print("Start postfix"); return 0
         case "stop_msg": print("Stop postfix"); return 0
         default:

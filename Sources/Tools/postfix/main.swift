@@ -39,6 +39,7 @@ let settings: InstanceSettings
 let commandEnv: [String]
 do {
     settings = try InstanceSettings(configDirectory: configDirectory)
+    try MaillogSettings.check(settings)
     ToolLog.useMaillog(settings)
     commandEnv = try settings.commandEnvironment(from: environment)
 } catch { die("\(error)") }

@@ -20,7 +20,10 @@ if let mc = getenv("MAIL_CONFIG").map({ String(cString: $0) }), mc != defaultCon
 }
 
 // Like stock, diagnostics follow the default main.cf's maillog_file.
-if let defaults = try? InstanceSettings(configDirectory: defaultConfig) { ToolLog.useMaillog(defaults) }
+if let defaults = try? InstanceSettings(configDirectory: defaultConfig) {
+    do { try MaillogSettings.check(defaults) } catch { die("\(error)") }
+    ToolLog.useMaillog(defaults)
+}
 
 /// What postmulti-script's environment would be: import_environment applied,
 /// $command_directory first in PATH, MAIL_CONFIG naming the primary.
