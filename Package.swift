@@ -75,13 +75,16 @@ let package = Package(
             name: "PostfixConfigTests",
             dependencies: ["PostfixConfig"],
             path: "Tests/PostfixConfigTests"),
+        // The end-to-end harness shared by the test targets: private Postfix
+        // instances, loopback sockets, processes (Foundation, tests only).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "HostTests",
-            dependencies: ["PostfixConfig", "Host"],
+            dependencies: ["PostfixConfig", "Host", "TestSupport"],
             path: "Tests/HostTests"),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginAPI", "PluginAPILogging"],
+            dependencies: ["PluginAPI", "PluginAPILogging", "TestSupport"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
         .testTarget(

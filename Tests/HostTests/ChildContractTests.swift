@@ -5,23 +5,12 @@
 // records must agree except for the pids and GENERATION's value.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class ChildContractTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class ChildContractTests: InstanceTestCase {
 
     private static let probeScript = """
         #!/bin/sh
@@ -44,8 +33,7 @@ final class ChildContractTests: XCTestCase {
 
     /// Runs one instance with `master`, triggers the probe, returns its record.
     private func probeRecord(master: String) throws -> [String] {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         let probe = inst.libexec + "/probe"
         try ChildContractTests.probeScript.write(toFile: probe, atomically: true, encoding: .utf8)
         chmod(probe, 0o755)

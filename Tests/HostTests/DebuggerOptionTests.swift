@@ -4,27 +4,15 @@
 // /bin/sh before services start; the same check runs under stock and ours.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class DebuggerOptionTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class DebuggerOptionTests: InstanceTestCase {
 
     private func debuggerRecord(master: String) throws -> (recorded: String, pid: pid_t?) {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         let out = inst.dir + "/debugger.out"
         let edit = try runCommand("/usr/sbin/postconf", ["-c", inst.etc, "-e",
                                                          "debugger_command=echo $process_name $process_id > \(out)"],

@@ -4,6 +4,7 @@
 // fail, never skip, when either is missing.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -6,27 +6,15 @@
 // master and under ours, and the warnings must be the same lines.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class FrozenParameterTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class FrozenParameterTests: InstanceTestCase {
 
     private func warningsAfterReload(master: String) throws -> [String] {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         try inst.start()
         let mark = inst.logMark()
         let edit = try runCommand("/usr/sbin/postconf", ["-c", inst.etc, "-e", "inet_interfaces=loopback-only",

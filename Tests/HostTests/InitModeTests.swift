@@ -6,27 +6,15 @@
 // stock message. Both are checked for stock and ours.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class InitModeTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class InitModeTests: InstanceTestCase {
 
     private func runAsInit(master: String) throws {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["--pid", "--fork", "--mount-proc", inst.libexec + "/master", "-i", "-c", inst.etc]
@@ -56,8 +44,7 @@ final class InitModeTests: XCTestCase {
 
     func testInitModeOutsidePidOneIsRefused() throws {
         for master in [TestEnv.stockMaster, TestEnv.masterUnderTest] {
-            let inst = try PrivateInstance(master: master)
-            instances.append(inst)
+            let inst = try makeInstance(master: master)
             let r = try runCommand(inst.libexec + "/master", ["-i", "-c", inst.etc], timeout: 30)
             XCTAssertEqual(r.status, 1, "\(master) -i outside PID 1 must fail")
         }

@@ -1,23 +1,15 @@
 // StatusSocketTests.swift - our master's pid/master.status report (beyond stock).
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class StatusSocketTests: XCTestCase {
-    private var instance: PrivateInstance?
-
+final class StatusSocketTests: InstanceTestCase {
     override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
+        try super.setUpWithError()
         if TestEnv.isStockMaster { XCTFail("the status socket is ours: run with our master") }
-    }
-
-    override func tearDown() {
-        instance?.destroy()
-        instance = nil
-        super.tearDown()
     }
 
     private func report(_ path: String) throws -> [String] {
@@ -52,8 +44,7 @@ final class StatusSocketTests: XCTestCase {
     }
 
     func testReportListsServicesWithProcessesThrottleAndWakeups() throws {
-        let inst = try PrivateInstance()
-        instance = inst
+        let inst = try makeInstance()
         let port = try Net.freePort()
         try inst.appendMasterCf("127.0.0.1:\(port) inet n - n - - nosuchdaemon")
         try inst.start()

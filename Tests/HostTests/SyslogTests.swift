@@ -7,28 +7,16 @@
 // priority, tag and text as stock's.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class SyslogTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class SyslogTests: InstanceTestCase {
 
     /// The master's records as "<PRI> tag: text", pids and times removed.
     private func masterRecords(master: String) throws -> [String] {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         let edit = try runCommand("/usr/sbin/postconf", ["-c", inst.etc, "-e", "maillog_file=",
                                                          "syslog_name=mhtest", "syslog_facility=local3"], timeout: 30)
         XCTAssertEqual(edit.status, 0, edit.output)

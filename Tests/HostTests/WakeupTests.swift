@@ -9,23 +9,12 @@
 // ("N?") service gets no wakeup until a client makes the master start it.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class WakeupTests: XCTestCase {
-    private var instances: [PrivateInstance] = []
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try TestEnv.requirements()
-    }
-
-    override func tearDown() {
-        instances.forEach { $0.destroy() }
-        instances = []
-        super.tearDown()
-    }
+final class WakeupTests: InstanceTestCase {
 
     private static let recorder = """
         #!/usr/bin/python3
@@ -60,8 +49,7 @@ final class WakeupTests: XCTestCase {
 
     /// Runs the recorders for `window` seconds under `master`; returns the lines.
     private func wakeups(master: String, window: TimeInterval, poke: Bool) throws -> [String] {
-        let inst = try PrivateInstance(master: master)
-        instances.append(inst)
+        let inst = try makeInstance(master: master)
         let path = inst.libexec + "/recorder"
         try WakeupTests.recorder.write(toFile: path, atomically: true, encoding: .utf8)
         chmod(path, 0o755)

@@ -4,6 +4,7 @@
 // 127.0.0.1. Needs root and the postfix package: fails, never skips.
 import Foundation
 import XCTest
+import TestSupport
 import Glibc
 import PluginAPI
 

@@ -6,6 +6,7 @@
 // root and the postfix package: fails, never skips.
 import Foundation
 import XCTest
+import TestSupport
 import Glibc
 
 final class PluginLifecycleTests: XCTestCase {

@@ -4,6 +4,7 @@
 // services, and the host's refusal messages (Sources/Host/PluginMessages.swift).
 import Foundation
 import XCTest
+import TestSupport
 import Glibc
 import PluginAPI
 

@@ -8,6 +8,7 @@
 // package: fails, never skips.
 import Foundation
 import XCTest
+import TestSupport
 import Glibc
 
 final class SpawnPluginTests: XCTestCase {

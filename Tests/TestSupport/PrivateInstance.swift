@@ -1,43 +1,44 @@
-// Harness.swift - copied from Tests/HostTests/PrivateInstance.swift (the
-// lead's private-instance harness) so PluginHostTests builds on its own:
-// a private Postfix instance in a temporary directory, driven by the stock
-// postfix(1) command and stock daemons, with the master under test installed
-// as DIR/libexec/master. Every process a test starts is stopped by pid.
-// Keep in step with the original when it changes.
+// TestSupport: the shared harness of the end-to-end test targets: a private Postfix instance in a temporary
+// directory, driven by the stock postfix(1) command and stock daemons, with the
+// master binary under test installed as DIR/libexec/master.
+//
+// Everything here is real: processes, loopback sockets, files. Every process a
+// test starts is stopped by pid in tearDown (PrivateInstance.destroy(),
+// SmtpSink.stop()).
 import Foundation
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+public struct HarnessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }
 
 // MARK: - Environment
 
-enum TestEnv {
+public enum TestEnv {
     /// The package root, derived from this file's location (Tests/HostTests/..).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let stockDaemonDir = "/usr/lib/postfix/sbin"
-    static let stockMaster = "/usr/lib/postfix/sbin/master"
-    static let postfixCommand = "/usr/sbin/postfix"
+    public static let stockDaemonDir = "/usr/lib/postfix/sbin"
+    public static let stockMaster = "/usr/lib/postfix/sbin/master"
+    public static let postfixCommand = "/usr/sbin/postfix"
 
     /// The master under test: $MAILHOST_MASTER, else <package root>/.build/debug/master.
-    static var masterUnderTest: String {
+    public static var masterUnderTest: String {
         if let m = ProcessInfo.processInfo.environment["MAILHOST_MASTER"], !m.isEmpty { return m }
         return packageRoot.appendingPathComponent(".build/debug/master").path
     }
 
-    static var isStockMaster: Bool {
+    public static var isStockMaster: Bool {
         URL(fileURLWithPath: masterUnderTest).resolvingSymlinksInPath().path == stockMaster
     }
 
     /// Fails (throws) loudly when the machine cannot run the end-to-end tests.
-    static func requirements() throws {
+    public static func requirements() throws {
         guard geteuid() == 0 else {
             throw HarnessError("HostTests need root (the Postfix master and postfix(1) refuse to run otherwise); run swift test as root")
         }
@@ -61,16 +62,16 @@ enum TestEnv {
 
 // MARK: - Running commands
 
-struct CommandResult {
-    let status: Int32
-    let output: String   // stdout and stderr, interleaved
-    let timedOut: Bool
+public struct CommandResult {
+    public let status: Int32
+    public let output: String   // stdout and stderr, interleaved
+    public let timedOut: Bool
 }
 
 /// Runs a command to completion (bounded by `timeout`), stdin from /dev/null,
 /// stdout+stderr captured through a temporary file.
 @discardableResult
-func runCommand(_ path: String, _ args: [String], env: [String: String]? = nil, stdin: String? = nil,
+public func runCommand(_ path: String, _ args: [String], env: [String: String]? = nil, stdin: String? = nil,
          timeout: TimeInterval = 60) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
@@ -116,7 +117,7 @@ func runCommand(_ path: String, _ args: [String], env: [String: String]? = nil, 
 
 /// Polls `cond` every `interval` until it holds or `timeout` passes.
 @discardableResult
-func waitUntil(timeout: TimeInterval, interval: TimeInterval = 0.05, _ cond: () throws -> Bool) rethrows -> Bool {
+public func waitUntil(timeout: TimeInterval, interval: TimeInterval = 0.05, _ cond: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while true {
         if try cond() { return true }
@@ -132,7 +133,7 @@ func waitUntil(timeout: TimeInterval, interval: TimeInterval = 0.05, _ cond: () 
 /// has read main.cf's maillog_file (e.g. the lock failure) only to syslog, and
 /// this machine may have no syslog daemon.
 /// Returns the command's result and the syslog records it sent.
-func runCapturingSyslog(_ path: String, _ args: [String], socketDir: String,
+public func runCapturingSyslog(_ path: String, _ args: [String], socketDir: String,
                         timeout: TimeInterval = 60) throws -> (CommandResult, [String]) {
     let sockPath = socketDir + "/syslog-capture.sock"
     unlink(sockPath)
@@ -177,9 +178,9 @@ func runCapturingSyslog(_ path: String, _ args: [String], socketDir: String,
 
 // MARK: - Sockets (loopback only)
 
-enum Net {
+public enum Net {
     /// A port that was free on 127.0.0.1 a moment ago (bind port 0, read it, close).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errno)") }
         defer { close(fd) }
@@ -196,7 +197,7 @@ enum Net {
     }
 
     /// Distinct free ports.
-    static func freePorts(_ n: Int) throws -> [Int] {
+    public static func freePorts(_ n: Int) throws -> [Int] {
         var ports: [Int] = []
         while ports.count < n {
             let p = try freePort()
@@ -205,7 +206,7 @@ enum Net {
         return ports
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -213,10 +214,10 @@ enum Net {
         return a
     }
 
-    enum ConnectResult { case connected(Int32), refused, failed(Int32) }
+    public enum ConnectResult { case connected(Int32), refused, failed(Int32) }
 
     /// Connects to 127.0.0.1:port (close-on-exec socket), bounded by `timeout`.
-    static func connect(port: Int, timeout: TimeInterval = 5) -> ConnectResult {
+    public static func connect(port: Int, timeout: TimeInterval = 5) -> ConnectResult {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { return .failed(errno) }
         var addr = loopback(port: port)
@@ -244,7 +245,7 @@ enum Net {
 
     /// Reads what arrives within `timeout` up to the first CRLF; nil on timeout,
     /// "" on EOF before any data.
-    static func readLine(fd: Int32, timeout: TimeInterval) -> String? {
+    public static func readLine(fd: Int32, timeout: TimeInterval) -> String? {
         var data = [UInt8]()
         let deadline = Date().addingTimeInterval(timeout)
         while true {
@@ -265,7 +266,7 @@ enum Net {
 
     /// Connects and returns the server's first line (the SMTP banner), nil if
     /// the connection fails or no line arrives within `timeout`.
-    static func banner(port: Int, timeout: TimeInterval = 10) -> String? {
+    public static func banner(port: Int, timeout: TimeInterval = 10) -> String? {
         guard case .connected(let fd) = connect(port: port, timeout: timeout) else { return nil }
         defer { close(fd) }
         guard let line = readLine(fd: fd, timeout: timeout), !line.isEmpty else { return nil }
@@ -273,7 +274,7 @@ enum Net {
         return line
     }
 
-    static func isRefused(port: Int) -> Bool {
+    public static func isRefused(port: Int) -> Bool {
         switch connect(port: port, timeout: 2) {
         case .refused: return true
         case .connected(let fd): close(fd); return false
@@ -282,7 +283,7 @@ enum Net {
     }
 
     /// Waits until something accepts connections on the port.
-    static func waitListening(port: Int, timeout: TimeInterval) -> Bool {
+    public static func waitListening(port: Int, timeout: TimeInterval) -> Bool {
         waitUntil(timeout: timeout) {
             if case .connected(let fd) = connect(port: port, timeout: 1) { close(fd); return true }
             return false
@@ -292,10 +293,10 @@ enum Net {
 
 // MARK: - /proc
 
-enum Proc {
-    struct Info { let pid: pid_t; let ppid: pid_t; let state: Character }
+public enum Proc {
+    public struct Info { public let pid: pid_t; public let ppid: pid_t; public let state: Character }
 
-    static func info(_ pid: pid_t) -> Info? {
+    public static func info(_ pid: pid_t) -> Info? {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = s.lastIndex(of: ")") else { return nil }
         // After "pid (comm) ": state ppid ...
@@ -305,38 +306,38 @@ enum Proc {
     }
 
     /// Field values after the comm field of /proc/<pid>/stat (index 0 = state).
-    static func statFields(_ pid: pid_t) -> [Substring]? {
+    public static func statFields(_ pid: pid_t) -> [Substring]? {
         guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = s.lastIndex(of: ")") else { return nil }
         return s[s.index(after: close)...].split(separator: " ")
     }
 
-    static func isAlive(_ pid: pid_t) -> Bool {
+    public static func isAlive(_ pid: pid_t) -> Bool {
         guard pid > 0, let i = info(pid) else { return false }
         return i.state != "Z" && i.state != "X"
     }
 
-    static func allPids() -> [pid_t] {
+    public static func allPids() -> [pid_t] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { pid_t($0) }
     }
 
-    static func children(of parent: pid_t) -> [pid_t] {
+    public static func children(of parent: pid_t) -> [pid_t] {
         allPids().filter { info($0)?.ppid == parent && isAlive($0) }
     }
 
-    static func cmdline(_ pid: pid_t) -> [String] {
+    public static func cmdline(_ pid: pid_t) -> [String] {
         guard let d = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
         return d.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    static func cwd(_ pid: pid_t) -> String? {
+    public static func cwd(_ pid: pid_t) -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
     }
 
     /// Kills one process by pid and waits (bounded) for it to go away; works for
     /// processes that are not our children (polls /proc).
-    static func terminate(_ pid: pid_t, graceful: TimeInterval = 10) {
+    public static func terminate(_ pid: pid_t, graceful: TimeInterval = 10) {
         guard isAlive(pid) else { return }
         kill(pid, SIGTERM)
         if !waitUntil(timeout: graceful, { !isAlive(pid) }) {
@@ -348,23 +349,23 @@ enum Proc {
 
 // MARK: - The instance
 
-final class PrivateInstance {
-    let dir: String
-    let smtpPort: Int
-    let relayPort: Int?
-    let master: String
-    var etc: String { dir + "/etc" }
-    var queue: String { dir + "/queue" }
-    var libexec: String { dir + "/libexec" }
-    var logFile: String { dir + "/log/maillog" }
-    var masterCf: String { etc + "/master.cf" }
-    var mainCf: String { etc + "/main.cf" }
+public final class PrivateInstance {
+    public let dir: String
+    public let smtpPort: Int
+    public let relayPort: Int?
+    public let master: String
+    public var etc: String { dir + "/etc" }
+    public var queue: String { dir + "/queue" }
+    public var libexec: String { dir + "/libexec" }
+    public var logFile: String { dir + "/log/maillog" }
+    public var masterCf: String { etc + "/master.cf" }
+    public var mainCf: String { etc + "/main.cf" }
     /// Pids of every master seen running for this instance (for cleanup).
     private var mastersSeen = Set<pid_t>()
 
     /// Creates a fresh instance with contrib/make-instance in a new temporary
     /// directory under /tmp (searchable by postfix and nobody).
-    init(master: String = TestEnv.masterUnderTest, relayPort: Int? = nil, smtpPort: Int? = nil) throws {
+    public init(master: String = TestEnv.masterUnderTest, relayPort: Int? = nil, smtpPort: Int? = nil) throws {
         var template = Array("/tmp/mailhost-e2e-XXXXXX".utf8CString)
         guard let p = mkdtemp(&template) else { throw HarnessError("mkdtemp failed: \(errno)") }
         dir = String(cString: p)
@@ -383,7 +384,7 @@ final class PrivateInstance {
     // MARK: configuration
 
     /// Appends lines to master.cf.
-    func appendMasterCf(_ lines: String) throws {
+    public func appendMasterCf(_ lines: String) throws {
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: masterCf))
         defer { try? h.close() }
         h.seekToEndOfFile()
@@ -391,13 +392,13 @@ final class PrivateInstance {
     }
 
     /// Removes master.cf lines that start with `prefix`.
-    func removeMasterCfLines(startingWith prefix: String) throws {
+    public func removeMasterCfLines(startingWith prefix: String) throws {
         let text = try String(contentsOfFile: masterCf, encoding: .utf8)
         let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix(prefix) }
         try kept.joined(separator: "\n").write(toFile: masterCf, atomically: true, encoding: .utf8)
     }
 
-    func masterCfLineCount() throws -> Int {
+    public func masterCfLineCount() throws -> Int {
         try String(contentsOfFile: masterCf, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count
     }
 
@@ -405,7 +406,7 @@ final class PrivateInstance {
 
     /// Runs the stock postfix(1) command against this instance.
     @discardableResult
-    func postfix(_ args: String..., timeout: TimeInterval = 60) throws -> CommandResult {
+    public func postfix(_ args: String..., timeout: TimeInterval = 60) throws -> CommandResult {
         let r = try runCommand(TestEnv.postfixCommand, ["-c", etc] + args, env: ["MAIL_CONFIG": etc], timeout: timeout)
         if let pid = masterPid() { mastersSeen.insert(pid) }
         return r
@@ -413,7 +414,7 @@ final class PrivateInstance {
 
     /// `postfix start`, then waits until the master's pid is known and the smtpd
     /// port accepts connections.
-    func start() throws {
+    public func start() throws {
         let r = try postfix("start", timeout: 120)
         guard r.status == 0 else {
             throw HarnessError("postfix -c \(etc) start failed (\(r.status)):\n\(r.output)\n--- log:\n\(logTail())")
@@ -422,7 +423,7 @@ final class PrivateInstance {
     }
 
     /// Runs the master directly: DIR/libexec/master -w -c DIR/etc.
-    func startDirect() throws {
+    public func startDirect() throws {
         let r = try runCommand(libexec + "/master", ["-w", "-c", etc], timeout: 120)
         guard r.status == 0 else {
             throw HarnessError("master -w failed (\(r.status)):\n\(r.output)\n--- log:\n\(logTail())")
@@ -441,40 +442,40 @@ final class PrivateInstance {
     }
 
     /// The pid in pid/master.pid if that process is alive.
-    func masterPid() -> pid_t? {
+    public func masterPid() -> pid_t? {
         guard let s = try? String(contentsOfFile: queue + "/pid/master.pid", encoding: .utf8),
               let pid = pid_t(s.trimmingCharacters(in: .whitespacesAndNewlines)), Proc.isAlive(pid) else { return nil }
         return pid
     }
 
     /// The master's live children.
-    func children() -> [pid_t] {
+    public func children() -> [pid_t] {
         guard let m = masterPid() else { return [] }
         return Proc.children(of: m)
     }
 
     /// The master's live children whose command line contains `needle`.
-    func children(matching needle: String) -> [pid_t] {
+    public func children(matching needle: String) -> [pid_t] {
         children().filter { Proc.cmdline($0).joined(separator: " ").contains(needle) }
     }
 
     /// Stops the master by the pid in its pid file (SIGTERM, bounded wait, then
     /// SIGKILL), then any leftover process of this instance (cwd in the queue
     /// directory: daemons, postdrop, ...).
-    func stopAll() {
+    public func stopAll() {
         if let pid = masterPid() { mastersSeen.insert(pid) }
         for pid in mastersSeen { Proc.terminate(pid) }
         for pid in strayProcesses() { Proc.terminate(pid, graceful: 3) }
     }
 
     /// Live processes whose working directory is this instance's queue directory.
-    func strayProcesses() -> [pid_t] {
+    public func strayProcesses() -> [pid_t] {
         let me = getpid()
         return Proc.allPids().filter { $0 != me && Proc.isAlive($0) && Proc.cwd($0)?.hasPrefix(queue) == true }
     }
 
     /// stopAll(), then removes the directory.
-    func destroy() {
+    public func destroy() {
         stopAll()
         if ProcessInfo.processInfo.environment["HOSTTESTS_KEEP"] == nil {
             try? FileManager.default.removeItem(atPath: dir)
@@ -483,30 +484,30 @@ final class PrivateInstance {
 
     // MARK: log
 
-    func log() -> String {
+    public func log() -> String {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
     /// Current size of the log; pass to `waitForLog(since:)` to look only at newer lines.
-    func logMark() -> Int {
+    public func logMark() -> Int {
         var st = stat()
         return stat(logFile, &st) == 0 ? Int(st.st_size) : 0
     }
 
-    func log(since mark: Int) -> String {
+    public func log(since mark: Int) -> String {
         guard let h = FileHandle(forReadingAtPath: logFile) else { return "" }
         defer { try? h.close() }
         h.seek(toFileOffset: UInt64(mark))
         return String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
     }
 
-    func logLines(since mark: Int = 0, containing needle: String) -> [String] {
+    public func logLines(since mark: Int = 0, containing needle: String) -> [String] {
         log(since: mark).split(separator: "\n").map(String.init).filter { $0.contains(needle) }
     }
 
     /// Waits until a log line (after `mark`) contains every string in `needles`.
     @discardableResult
-    func waitForLog(_ needles: String..., since mark: Int = 0, timeout: TimeInterval = 30) -> String? {
+    public func waitForLog(_ needles: String..., since mark: Int = 0, timeout: TimeInterval = 30) -> String? {
         var found: String? = nil
         waitUntil(timeout: timeout, interval: 0.1) {
             found = log(since: mark).split(separator: "\n").first { line in needles.allSatisfy { line.contains($0) } }.map(String.init)
@@ -515,19 +516,19 @@ final class PrivateInstance {
         return found
     }
 
-    func logTail(_ n: Int = 60) -> String {
+    public func logTail(_ n: Int = 60) -> String {
         log().split(separator: "\n").filter { !$0.contains("symlink leaves directory") }.suffix(n).joined(separator: "\n")
     }
 
     /// Number of `status=sent` delivery lines.
-    func sentCount(since mark: Int = 0) -> Int {
+    public func sentCount(since mark: Int = 0) -> Int {
         logLines(since: mark, containing: "status=sent").count
     }
 
     // MARK: queue
 
     /// Files in the queues that hold mail (maildrop, incoming, active, deferred, hold).
-    func queuedFiles() -> [String] {
+    public func queuedFiles() -> [String] {
         var files: [String] = []
         let fm = FileManager.default
         for q in ["maildrop", "incoming", "active", "deferred", "hold"] {
@@ -541,27 +542,27 @@ final class PrivateInstance {
         return files
     }
 
-    func waitQueueEmpty(timeout: TimeInterval = 30) -> Bool {
+    public func waitQueueEmpty(timeout: TimeInterval = 30) -> Bool {
         waitUntil(timeout: timeout, interval: 0.2) { queuedFiles().isEmpty }
     }
 
     // MARK: mail
 
     /// Submits a message with the stock sendmail(1) against this instance.
-    func sendmail(to rcpt: String, body: String) throws -> CommandResult {
+    public func sendmail(to rcpt: String, body: String) throws -> CommandResult {
         try runCommand("/usr/sbin/sendmail", ["-C", etc, "-f", "root@localhost", rcpt], env: ["MAIL_CONFIG": etc],
                 stdin: body, timeout: 60)
     }
 
     /// Injects `messages` over `sessions` SMTP sessions into smtpd with smtp-source.
-    func smtpSource(sessions: Int, messages: Int, port: Int? = nil, to rcpt: String = "rcpt@example.com",
+    public func smtpSource(sessions: Int, messages: Int, port: Int? = nil, to rcpt: String = "rcpt@example.com",
                     timeout: TimeInterval = 300) throws -> CommandResult {
         try runCommand("/usr/sbin/smtp-source", ["-s", String(sessions), "-m", String(messages), "-f", "sender@example.com",
                                          "-t", rcpt, "127.0.0.1:\(port ?? smtpPort)"], timeout: timeout)
     }
 
     /// Mailbox content delivered to `user` under DIR/mail (maildir or mbox file).
-    func mailbox(_ user: String) -> [String] {
+    public func mailbox(_ user: String) -> [String] {
         let base = dir + "/mail/" + user
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -580,12 +581,12 @@ final class PrivateInstance {
 // MARK: - smtp-sink
 
 /// A stock smtp-sink on 127.0.0.1:port, counting messages (`-c`).
-final class SmtpSink {
-    let port: Int
+public final class SmtpSink {
+    public let port: Int
     private let process = Process()
     private let outPath: String
 
-    init(port: Int? = nil) throws {
+    public init(port: Int? = nil) throws {
         self.port = try port ?? Net.freePort()
         outPath = NSTemporaryDirectory() + "hosttests-sink-\(getpid())-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -603,12 +604,12 @@ final class SmtpSink {
         }
     }
 
-    var pid: pid_t { process.processIdentifier }
+    public var pid: pid_t { process.processIdentifier }
 
-    func output() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    public func output() -> String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
 
     /// Messages received so far (the last `mesg=N` counter).
-    var messageCount: Int {
+    public var messageCount: Int {
         let s = output()
         guard let r = s.range(of: "mesg=", options: .backwards) else { return 0 }
         let digits = s[r.upperBound...].prefix { $0.isNumber }
@@ -616,11 +617,11 @@ final class SmtpSink {
     }
 
     @discardableResult
-    func waitForMessages(_ n: Int, timeout: TimeInterval) -> Bool {
+    public func waitForMessages(_ n: Int, timeout: TimeInterval) -> Bool {
         waitUntil(timeout: timeout, interval: 0.1) { messageCount >= n }
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
             if !waitUntil(timeout: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
