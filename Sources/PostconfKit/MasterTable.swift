@@ -11,24 +11,28 @@ public struct MasterTableEntry: Equatable, Sendable {
     public var name: String { fields[0] }
     public var type: String { fields[1] }
 
-    /// "-o name=value" settings in order.
+    /// Leading "-o name=value" settings (stock stops at the first
+    /// non-option word): each name once, where it first appears, with its last value.
     public var parameters: [(String, String)] {
-        var result: [(String, String)] = []
-        var i = 1
-        while i < words.count {
-            var setting: String?
-            if words[i] == "-o", i + 1 < words.count {
-                setting = words[i + 1]; i += 2
-            } else if words[i].hasPrefix("-o"), words[i].count > 2 {
-                setting = String(words[i].dropFirst(2)); i += 1
-            } else {
-                i += 1
-            }
-            if let s = setting, let eq = s.firstIndex(of: "=") {
-                result.append((trim(String(s[..<eq])), trim(String(s[s.index(after: eq)...]))))
+        var order: [String] = []
+        var values: [String: String] = [:]
+        for case let .parameter(name, value) in MasterEntryText.arguments(Array(words.dropFirst())) {
+            if values[name] == nil { order.append(name) }
+            values[name] = value ?? ""
+        }
+        return order.map { ($0, values[$0] ?? "") }
+    }
+
+    /// The command and its arguments as stock shows them ("-oX" as "-o X").
+    public var normalizedCommand: String {
+        var shown = Array(words.prefix(1))
+        for argument in MasterEntryText.arguments(Array(words.dropFirst())) {
+            switch argument {
+            case .parameter(let name, let value): shown += ["-o", name + (value.map { "=" + $0 } ?? "")]
+            case .flag(let w), .word(let w): shown.append(w)
             }
         }
-        return result
+        return shown.joined(separator: " ")
     }
 }
 
@@ -55,10 +59,14 @@ public enum MasterTable {
 
     /// Does "name", "name/type" (either may be "*") select this entry?
     public static func matches(_ entry: MasterTableEntry, pattern: String) -> Bool {
+        matches(name: entry.name, type: entry.type, pattern: pattern)
+    }
+
+    public static func matches(name: String, type: String, pattern: String) -> Bool {
         let parts = pattern.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard let first = parts.first else { return false }
-        if first != "*" && first != entry.name { return false }
-        if parts.count >= 2 && parts[1] != "*" && parts[1] != entry.type { return false }
+        if first != "*" && first != name { return false }
+        if parts.count >= 2 && parts[1] != "*" && parts[1] != type { return false }
         return true
     }
 
@@ -67,7 +75,7 @@ public enum MasterTable {
         let columns = [0, 11, 17, 25, 33, 41, 49, 57]
         var line = ""
         var width = 0
-        let cells = Array(entry.fields[0..<7]) + [entry.words.joined(separator: " ")]
+        let cells = Array(entry.fields[0..<7]) + [entry.normalizedCommand]
         for (index, cell) in cells.enumerated() {
             if index > 0 {
                 let pad = max(1, columns[index] - width)
@@ -86,7 +94,7 @@ public enum MasterTable {
     /// The -F lines of one entry.
     public static func fieldLines(_ entry: MasterTableEntry) -> [String] {
         fieldNames.indices.map { i in
-            let value = i == 7 ? entry.words.joined(separator: " ") : entry.fields[i]
+            let value = i == 7 ? entry.normalizedCommand : entry.fields[i]
             return "\(entry.name)/\(entry.type)/\(fieldNames[i]) = \(value)"
         }
     }

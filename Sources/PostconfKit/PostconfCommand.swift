@@ -45,9 +45,10 @@ public struct PostconfCommand {
     mutating func execute() throws {
         if options.master || options.fields || options.serviceParameters {
             if options.edit || options.remove || options.commentOut {
-                throw PostconfError.fatal("master.cf editing is not supported by this postconf; use /usr/sbin/postconf")
+                try editMaster()
+            } else {
+                try queryMaster()
             }
-            try queryMaster()
         } else if options.remove || options.commentOut {
             let names = try options.operands.map(Self.bareName)
             try editMain(options.remove ? .remove(names) : .commentOut(names))
@@ -165,6 +166,25 @@ public struct PostconfCommand {
         return KnownParameters(mainValues: values, master: master)
     }
 
+    // MARK: master.cf editing
+
+    mutating func editMaster() throws {
+        let table: MasterCfRequests.Table = options.master ? .master : options.fields ? .fields : .parameters
+        let action: MasterCfRequests.Action = options.edit ? .set : options.remove ? .remove : .comment
+        let edit = try MasterCfRequests.edit(table, action, options.operands)
+        do {
+            try AtomicFile.probeDirectory(of: masterPath)
+            guard let old = try AtomicFile.readIfPresent(masterPath) else {
+                throw FileError("open \(masterPath) for reading: \(errorText(ENOENT))")
+            }
+            let result = try MasterCfEditor.apply(edit, to: old)
+            for request in result.unmatched { err.append("warning: unmatched service_name/type: \"\(request)\"") }
+            try AtomicFile.replace(masterPath, with: result.text)
+        } catch let error as FileError {
+            throw PostconfError.fatal(error.description)
+        }
+    }
+
     // MARK: master.cf queries
 
     func readMaster() throws -> [MasterTableEntry] {
@@ -176,14 +196,28 @@ public struct PostconfCommand {
     mutating func queryMaster() throws {
         let entries = try readMaster()
         let patterns = options.operands
+        var used = Set<String>()
         for entry in entries {
             if options.master {
-                guard patterns.isEmpty || patterns.contains(where: { MasterTable.matches(entry, pattern: $0) }) else { continue }
-                out.append(MasterTable.formatEntry(entry))
+                let hits = patterns.filter { MasterTable.matches(entry, pattern: $0) }
+                used.formUnion(hits)
+                guard patterns.isEmpty || !hits.isEmpty else { continue }
+                if options.fold, let text = MasterEntryText(words: entry.fields.prefix(7) + entry.words) {
+                    out.append(String(text.text().dropLast()))   // -Mf: folded as an edited entry
+                } else {
+                    out.append(MasterTable.formatEntry(entry))
+                }
             } else {
                 let lines = options.fields ? MasterTable.fieldLines(entry) : MasterTable.parameterLines(entry)
-                out += lines.filter { line in patterns.isEmpty || patterns.contains { Self.selects($0, line) } }
+                for line in lines {
+                    let hits = patterns.filter { Self.selects($0, line) }
+                    used.formUnion(hits)
+                    if patterns.isEmpty || !hits.isEmpty { out.append(line) }
+                }
             }
+        }
+        for pattern in patterns where !used.contains(pattern) {
+            err.append("warning: unmatched request: \"\(pattern)\"")
         }
     }
 
