@@ -5,7 +5,7 @@
 // commands; a daemon directory (contrib/install-daemon-dir) holds our master
 // and links to the stock daemons. Walk-through: `postmulti -e init`; create
 // postfix-out and postfix-in in group mta; configure them with
-// `postmulti -x postconf -e`; enable; `postfix start` starts the default
+// `postmulti -x postconf -e` (main.cf) and `-M#`/`-Me`/`-Fe` (master.cf); enable; `postfix start` starts the default
 // instance and both members; a message injected into postfix-in's loopback
 // smtpd goes through a content filter (SMTPRelayFilter, in this process) to
 // postfix-out and is delivered to a stock smtp-sink; `postmulti -g mta -p
@@ -48,9 +48,9 @@ final class MultiInstanceWalkthroughTests: XCTestCase {
         namespace_cleanup
         exit 0
     }
-    chroot_off() { /usr/sbin/postconf -c $1 -F '*/*/chroot = n'; }
+    chroot_off() { postconf -c $1 -Fe '*/*/chroot = n'; }
 
-    # The default instance: our tools, our master, no listener.
+    # The default instance: our tools (postconf here is ours), our master, no listener.
     postconf -e "command_directory = $sbin" "daemon_directory = $libexec" "myhostname = primary.toolstest" \
         "master_service_disable = inet" || exit 81
     chroot_off /etc/postfix
@@ -62,10 +62,10 @@ final class MultiInstanceWalkthroughTests: XCTestCase {
     step conf-out postmulti -i postfix-out -x postconf -e "$common" "'myhostname = out.toolstest'" "'relayhost = [127.0.0.1]:$psink'"
     step conf-in postmulti -i postfix-in -x postconf -e "$common" "'myhostname = in.toolstest'" "'content_filter = smtp:[127.0.0.1]:$pfilter'"
     for i in out in; do
-        chroot_off /etc/postfix-$i
         eval port=\$p$i
-        /usr/sbin/postconf -c /etc/postfix-$i -M# smtp/inet
-        /usr/sbin/postconf -c /etc/postfix-$i -Me "127.0.0.1:$port/inet = 127.0.0.1:$port inet n - n - - smtpd"
+        step master-$i postmulti -i postfix-$i -x postconf -M# smtp/inet
+        step listener-$i postmulti -i postfix-$i -x postconf -Me "'127.0.0.1:$port/inet = 127.0.0.1:$port inet n - n - - smtpd'"
+        step chroot-$i postmulti -i postfix-$i -x postconf -Fe "'*/*/chroot = n'"
     done
     step show-in postmulti -i postfix-in -x postconf -h content_filter myhostname master_service_disable
     step enable-out postmulti -i postfix-out -e enable
@@ -142,7 +142,8 @@ final class MultiInstanceWalkthroughTests: XCTestCase {
         }
         let pidMasked = { (s: String) in s.replacingOccurrences(of: #"PID: [0-9]+"#, with: "PID: N", options: .regularExpression) }
 
-        for s in ["init", "create-out", "create-in", "conf-out", "conf-in", "enable-out", "enable-in"] { step(s, 0, "") }
+        for s in ["init", "create-out", "create-in", "conf-out", "conf-in", "enable-out", "enable-in",
+                  "master-out", "master-in", "listener-out", "listener-in", "chroot-out", "chroot-in"] { step(s, 0, "") }
         step("list-created", 0, """
             -               -               y         /etc/postfix
             postfix-out     mta             n         /etc/postfix-out
