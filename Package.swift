@@ -14,6 +14,7 @@ let package = Package(
         // Plugins: lib<name>.so, installed as $plugin_directory/<name>.so.
         .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
+        .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
         .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
@@ -42,6 +43,8 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        // Traps on its first request: the crash-containment test for Swift code.
+        .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         .executableTarget(

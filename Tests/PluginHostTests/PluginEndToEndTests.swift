@@ -173,6 +173,23 @@ final class PluginEndToEndTests: XCTestCase {
         if let sink { try assertMailFlows(inst, sink, messages: 20) }
     }
 
+    /// A Swift runtime trap (fatalError) in plugin code ends only the worker.
+    func testSwiftTrapInPluginIsThrottledWhileStockSmtpdKeepsDelivering() throws {
+        let inst = try makeInstance(relay: true)
+        try inst.installSwiftPlugins()
+        let port = try Net.freePort()
+        try inst.appendMasterCf("127.0.0.1:\(port) inet n - n - - trap")
+        try inst.start()
+        let mark = inst.logMark()
+        let masterPid = inst.masterPid()
+        if case .connected(let fd) = Net.connect(port: port) { _ = Wire.send(fd, "die\n"); _ = Wire.read(fd, until: "\n", timeout: 3); close(fd) }
+        XCTAssertNotNil(inst.waitForLog(inst.libexec + "/trap.so pid", "killed by signal", since: mark, timeout: 15),
+                        "the trapping worker was not reported")
+        XCTAssertNotNil(inst.waitForLog(inst.libexec + "/trap.so: bad command startup -- throttling", since: mark, timeout: 15))
+        XCTAssertEqual(inst.masterPid(), masterPid, "the master survived")
+        if let sink { try assertMailFlows(inst, sink, messages: 20) }
+    }
+
     // MARK: spawn
 
     func testStockSmtpdPolicyServiceRunsThroughTheSpawnPlugin() throws {
