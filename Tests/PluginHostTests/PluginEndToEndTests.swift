@@ -173,6 +173,26 @@ final class PluginEndToEndTests: XCTestCase {
         if let sink { try assertMailFlows(inst, sink, messages: 20) }
     }
 
+    /// master.cf's unprivileged and chroot fields: the worker runs as
+    /// mail_owner inside queue_directory, or as root outside it.
+    func testWorkersDropPrivilegesAndChrootAsMasterCfSays() throws {
+        let inst = try makeInstance()
+        try inst.installFixture("whoami")
+        FileManager.default.createFile(atPath: inst.queue + "/chroot-marker", contents: Data())
+        try inst.appendMasterCf("""
+            fxjailed unix - y y - - whoami
+            fxroot   unix - n n - - whoami
+            """)
+        try inst.start()
+        let owner = try XCTUnwrap(getpwnam("postfix")).pointee
+        for (service, expected) in [("fxjailed", "uid=\(owner.pw_uid) gid=\(owner.pw_gid) jailed=yes\n"),
+                                    ("fxroot", "uid=0 gid=0 jailed=no\n")] {
+            let fd = try XCTUnwrap(UnixSocket.connect(inst.socket(service)), "connect \(service)")
+            defer { close(fd) }
+            XCTAssertEqual(Wire.read(fd, until: "\n", timeout: 10), expected, service)
+        }
+    }
+
     /// A Swift runtime trap (fatalError) in plugin code ends only the worker.
     func testSwiftTrapInPluginIsThrottledWhileStockSmtpdKeepsDelivering() throws {
         let inst = try makeInstance(relay: true)
