@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         .executableTarget(
             name: "Host",
-            dependencies: ["PostfixConfig", "CSystem", "CLTDL", "MailhostPluginABI"],
+            dependencies: ["PostfixConfig", "CSystem", "CLTDL", "MailhostPluginABI", "ToolSupport"],
             path: "Sources/Host",
             // A release master carries its Swift runtime: 6.2 MB instead of
             // 8.0 MB peak RSS, and fewer mappings for every fork() to copy.

@@ -1,14 +1,16 @@
 // MasterLog.swift - the master's diagnostics, in the forms Postfix tools expect.
 //
 // Records go to syslog(3) as "<syslog_name>/master[pid]: [level: ]text", or,
-// when maillog_file is set, as one datagram each to postlogd's public socket,
-// falling back to appending to maillog_file directly while postlogd is not
-// there (as the stock master does before its postlogd starts). fatal() logs,
+// when maillog_file is set, through PostlogClient (shared with the tools): one
+// datagram each to postlogd's public socket, falling back to appending to
+// maillog_file directly while postlogd is not there (as the stock master does
+// before its postlogd starts). fatal() logs,
 // pauses one second like Postfix's msg_fatal, and exits with status 1.
 // Nothing is ever written to stderr: the stock master does not either.
 
 import Glibc
 import CSystem
+import ToolSupport
 
 enum LogLevel {
     case info, warning, error, fatal, panic
@@ -36,13 +38,13 @@ enum LogLevel {
 /// Where records go; chosen from main.cf by `MasterLog.configure`.
 enum LogSink {
     case syslog
-    case postlog(socketPath: String, file: String, hostLabel: String)
+    /// Through postlogd (or straight to maillog_file when `direct`).
+    case postlog(PostlogClient, direct: Bool)
 }
 
 enum MasterLog {
     private static var tag = "postfix/master"
     private static var sink = LogSink.syslog
-    private static var postlogSocket: Int32 = -1
     private static let maxText = 2000
 
     /// Opens syslog with the tag prefix from MAIL_LOGTAG (before main.cf is read).
@@ -57,7 +59,6 @@ enum MasterLog {
         tag = syslogName + "/" + program
         cs_closelog()
         cs_openlog(tag, facility)
-        closePostlogSocket()
         sink = newSink
     }
 
@@ -66,9 +67,7 @@ enum MasterLog {
     /// For the last words of a terminating master: postlogd is being
     /// terminated too, so records go straight to maillog_file.
     static func bypassPostlog() {
-        if case let .postlog(_, file, hostLabel) = sink {
-            sink = .postlog(socketPath: "", file: file, hostLabel: hostLabel)
-        }
+        if case let .postlog(client, _) = sink { sink = .postlog(client, direct: true) }
     }
     static func warning(_ text: String) { emit(.warning, text) }
     static func error(_ text: String) { emit(.error, text) }
@@ -84,11 +83,8 @@ enum MasterLog {
         switch sink {
         case .syslog:
             cs_syslog(level.syslogPriority, body)
-        case let .postlog(socketPath, file, hostLabel):
-            let record = "\(timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(body)"
-            if socketPath.isEmpty || !sendToPostlog(record, socketPath: socketPath) {
-                appendToFile(record + "\n", file: file)
-            }
+        case let .postlog(client, direct):
+            client.log(tag: tag, text: body, direct: direct)
         }
     }
 
@@ -102,45 +98,5 @@ enum MasterLog {
             "local4": LOG_LOCAL4, "local5": LOG_LOCAL5, "local6": LOG_LOCAL6, "local7": LOG_LOCAL7,
         ]
         return table[name.lowercased()]
-    }
-
-    // MARK: postlog transport
-
-    private static func sendToPostlog(_ record: String, socketPath: String) -> Bool {
-        if postlogSocket < 0 {
-            postlogSocket = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if postlogSocket < 0 { return false }
-        }
-        var address = UnixAddress(path: socketPath)
-        let sent = record.withCString { text in
-            address.withSockaddr { sa, len in
-                sendto(postlogSocket, text, strlen(text), 0, sa, len)
-            }
-        }
-        return sent >= 0
-    }
-
-    private static func closePostlogSocket() {
-        if postlogSocket >= 0 {
-            close(postlogSocket)
-            postlogSocket = -1
-        }
-    }
-
-    private static func appendToFile(_ record: String, file: String) {
-        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 { return }
-        _ = record.withCString { write(fd, $0, strlen($0)) }
-        close(fd)
-    }
-
-    /// "Mon DD HH:MM:SS" in local time, as postlogd records carry.
-    private static func timestamp() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        let count = strftime(&buffer, buffer.count, "%b %d %H:%M:%S", &parts)
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

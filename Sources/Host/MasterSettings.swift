@@ -6,6 +6,7 @@
 
 import Glibc
 import PostfixConfig
+import ToolSupport
 
 struct MasterSettings {
     var configDirectory: String
@@ -75,7 +76,7 @@ struct MasterSettings {
     var logSink: LogSink {
         if maillogFile.isEmpty { return .syslog }
         let label = myHostname.split(separator: ".").first.map(String.init) ?? myHostname
-        return .postlog(socketPath: postlogSocketPath, file: maillogFile, hostLabel: label)
+        return .postlog(PostlogClient(socketPath: postlogSocketPath, file: maillogFile, hostLabel: label), direct: false)
     }
 
     var postlogSocketPath: String { queueDirectory + "/public/" + postlogServiceName }

@@ -32,9 +32,11 @@ public struct PostlogClient: Sendable {
                   hostLabel: host.split(separator: ".").first.map(String.init) ?? host)
     }
 
-    public func log(tag: String, text: String) {
+    /// Logs one record; `direct` skips postlogd and appends to the file
+    /// (for the last words of a master that is terminating postlogd too).
+    public func log(tag: String, text: String, direct: Bool = false) {
         let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
-        if !send(record) { append(record + "\n") }
+        if direct || !send(record) { append(record + "\n") }
     }
 
     func send(_ record: String) -> Bool {
