@@ -8,31 +8,18 @@ import TestSupport
 import Glibc
 import PluginAPI
 
-final class PluginEndToEndTests: XCTestCase {
-    var instance: PrivateInstance?
+final class PluginEndToEndTests: PluginTestCase {
     var sink: SmtpSink?
 
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try PluginEnv.requirements()
-    }
-
     override func tearDown() {
-        if let inst = instance, (testRun?.failureCount ?? 0) > 0 {
-            print("--- \(name): instance \(inst.dir), last log lines:\n\(inst.logTail(80))\n---")
-        }
-        instance?.destroy()
         sink?.stop()
-        instance = nil
         sink = nil
         super.tearDown()
     }
 
-    func makeInstance(relay: Bool = false) throws -> PrivateInstance {
+    func makeInstance(relay: Bool) throws -> PrivateInstance {
         if relay { sink = try SmtpSink() }
-        let inst = try PrivateInstance(relayPort: sink?.port)
-        instance = inst
-        return inst
+        return try makeInstance(relayPort: sink?.port)
     }
 
     // MARK: server models

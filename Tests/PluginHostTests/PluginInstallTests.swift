@@ -7,12 +7,7 @@ import XCTest
 import TestSupport
 import Glibc
 
-final class PluginInstallTests: InstanceTestCase {
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        try PluginEnv.requirements()
-    }
-
+final class PluginInstallTests: PluginTestCase {
     func testExampleCPluginBuildsWithItsMakefileAndCounts() throws {
         let inst = try makeInstance()
         let example = TestEnv.packageRoot.appendingPathComponent("contrib/example-plugin").path

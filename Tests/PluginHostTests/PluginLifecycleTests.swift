@@ -9,29 +9,7 @@ import XCTest
 import TestSupport
 import Glibc
 
-final class PluginLifecycleTests: XCTestCase {
-    var instance: PrivateInstance?
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try PluginEnv.requirements()
-    }
-
-    override func tearDown() {
-        if let inst = instance, (testRun?.failureCount ?? 0) > 0 {
-            print("--- \(name): instance \(inst.dir), last log lines:\n\(inst.logTail(80))\n---")
-        }
-        instance?.destroy()
-        instance = nil
-        super.tearDown()
-    }
-
-    func makeInstance() throws -> PrivateInstance {
-        let inst = try PrivateInstance()
-        instance = inst
-        return inst
-    }
-
+final class PluginLifecycleTests: PluginTestCase {
     /// The master's live children whose /proc comm is `command` (first 15 bytes).
     func workers(_ inst: PrivateInstance, _ command: String) -> Set<pid_t> {
         Set(inst.children().filter { Proc.comm($0) == String(command.prefix(15)) })

@@ -35,6 +35,14 @@ enum PluginEnv {
     }
 }
 
+/// Instance tests that also need cc and the built Swift plugins.
+class PluginTestCase: InstanceTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        try PluginEnv.requirements()
+    }
+}
+
 extension PrivateInstance {
     /// Compiles Fixtures/<name>.c into DIR/libexec/<name>.so, root-owned, 0755.
     @discardableResult

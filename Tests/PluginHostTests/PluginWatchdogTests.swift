@@ -6,12 +6,7 @@ import XCTest
 import TestSupport
 import Glibc
 
-final class PluginWatchdogTests: InstanceTestCase {
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        try PluginEnv.requirements()
-    }
-
+final class PluginWatchdogTests: PluginTestCase {
     func testDaemonTimeoutEndsAStuckWorker() throws {
         let inst = try makeInstance()
         let path = try inst.installFixture("hang")

@@ -11,23 +11,7 @@ import XCTest
 import TestSupport
 import Glibc
 
-final class SpawnPluginTests: XCTestCase {
-    var instance: PrivateInstance?
-
-    override func setUpWithError() throws {
-        continueAfterFailure = false
-        try PluginEnv.requirements()
-    }
-
-    override func tearDown() {
-        if let inst = instance, (testRun?.failureCount ?? 0) > 0 {
-            print("--- \(name): instance \(inst.dir), last log lines:\n\(inst.logTail(80))\n---")
-        }
-        instance?.destroy()
-        instance = nil
-        super.tearDown()
-    }
-
+final class SpawnPluginTests: PluginTestCase {
     enum Side: String { case stock, ours }
 
     /// A fresh instance with the Swift plugins installed and `masterCf`
@@ -35,8 +19,7 @@ final class SpawnPluginTests: XCTestCase {
     /// once under each while that master runs.
     func underBothMasters<T>(masterCf: (PrivateInstance) throws -> String, mainCf: String? = nil,
                              _ body: (PrivateInstance, Side) throws -> T) throws -> (stock: T, ours: T) {
-        let inst = try PrivateInstance(master: TestEnv.stockMaster)
-        instance = inst
+        let inst = try makeInstance(master: TestEnv.stockMaster)
         try inst.installSwiftPlugins()
         try inst.appendMasterCf(try masterCf(inst))
         if let mainCf { try inst.appendMainCf(mainCf) }

@@ -24,6 +24,9 @@ open class InstanceTestCase: XCTestCase {
         super.tearDown()
     }
 
+    /// The instance made last, for tests that use one.
+    public var instance: PrivateInstance? { instances.last }
+
     /// A new private instance, destroyed after the test.
     public func makeInstance(master: String = TestEnv.masterUnderTest, relayPort: Int? = nil) throws -> PrivateInstance {
         let instance = try PrivateInstance(master: master, relayPort: relayPort)
