@@ -108,7 +108,14 @@ struct PostfixCommands {
             log.fatal("cannot start-fg the master daemon")
             return 1
         }
-        return (try? ChildProcess.run([masterPath, "-s"], env: env)) ?? 1
+        let status = (try? ChildProcess.run([masterPath, "-s"], env: env)) ?? 1
+        // postfix-script's shell reports a foreground master killed by a signal
+        // (dash: strsignal text, except for SIGINT and SIGPIPE); so do we.
+        let sig = status - 128
+        if sig > 0 && sig < 65 && sig != SIGINT && sig != SIGPIPE, let text = strsignal(sig) {
+            fputs(String(cString: text) + "\n", stderr)
+        }
+        return status
     }
 
     func requireRunning() -> Bool {
