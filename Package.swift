@@ -31,7 +31,10 @@ let package = Package(
         // The plugin ABI: one C header for plugin authors, no code.
         .target(name: "MailhostPluginABI", path: "Sources/PluginAPI/CABI"),
         // The Swift SDK over the C ABI: a plugin is a type conforming to a protocol.
-        .target(name: "PluginAPI", dependencies: ["MailhostPluginABI"], path: "Sources/PluginAPI/Swift"),
+        // The Swift runtime version a Swift plugin records and the host requires:
+        // one definition for both sides.
+        .target(name: "PluginRuntimeVersion", path: "Sources/PluginAPI/RuntimeVersion"),
+        .target(name: "PluginAPI", dependencies: ["MailhostPluginABI", "PluginRuntimeVersion"], path: "Sources/PluginAPI/Swift"),
         // A swift-log LogHandler that writes into the master's log stream.
         .target(name: "PluginAPILogging",
                 dependencies: ["PluginAPI", .product(name: "Logging", package: "swift-log")],
@@ -49,7 +52,7 @@ let package = Package(
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         .executableTarget(
             name: "Host",
-            dependencies: ["PostfixConfig", "CSystem", "CLTDL", "MailhostPluginABI", "ToolSupport"],
+            dependencies: ["PostfixConfig", "CSystem", "CLTDL", "MailhostPluginABI", "PluginRuntimeVersion", "ToolSupport"],
             path: "Sources/Host",
             // A release master carries its Swift runtime: 6.2 MB instead of
             // 8.0 MB peak RSS, and fewer mappings for every fork() to copy.
@@ -87,7 +90,7 @@ let package = Package(
             path: "Tests/HostTests"),
         .testTarget(
             name: "PluginHostTests",
-            dependencies: ["PluginAPI", "PluginAPILogging", "TestSupport"],
+            dependencies: ["PluginAPI", "PluginAPILogging", "PluginRuntimeVersion", "TestSupport"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
         .testTarget(

@@ -6,6 +6,7 @@
 // whether a plugin may run, and say which field is wrong with both values.
 
 import MailhostPluginABI
+import PluginRuntimeVersion
 
 enum PluginABI {
     static let entryName = MH_PLUGIN_ENTRY_NAME
@@ -16,17 +17,7 @@ enum PluginABI {
     static let knownCapabilities = UInt64(MH_CAP_KNOWN)
 
     /// The Swift compiler that built the host; Swift plugins must match it.
-    static var swiftRuntime: String {
-        #if compiler(>=6.4)
-        return "6.4"
-        #elseif compiler(>=6.3)
-        return "6.3"
-        #elseif compiler(>=6.2)
-        return "6.2"
-        #else
-        return "6.1"
-        #endif
-    }
+    static var swiftRuntime: String { SwiftRuntime.version }
 
     static func modelName(_ model: UInt32) -> String {
         switch model {

@@ -42,17 +42,9 @@ final class ChildContractTests: InstanceTestCase {
             """)
         try inst.start()
         let socket = inst.queue + "/public/probe"
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in socket.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        XCTAssertEqual(connected, 0, "connect \(socket): \(String(cString: strerror(errno)))")
+        let fd = UnixSocket.connect(socket)
+        defer { fd.map { _ = close($0) } }
+        XCTAssertNotNil(fd, "connect \(socket): \(String(cString: strerror(errno)))")
         var record: [String] = []
         XCTAssertTrue(waitUntil(timeout: 15) {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: inst.dir)) ?? []

@@ -63,16 +63,7 @@ final class WakeupTests: InstanceTestCase {
         if poke {
             // A client of the conditional service: the master starts it, then wakes it.
             Thread.sleep(forTimeInterval: 1.5)
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            let socketPath = inst.queue + "/public/wakelater"
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (i, b) in socketPath.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
-            }
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
+            let fd = UnixSocket.connect(inst.queue + "/public/wakelater") ?? -1
             _ = "poke".withCString { write(fd, $0, 4) }
             close(fd)
         }

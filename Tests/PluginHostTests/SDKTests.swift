@@ -3,6 +3,7 @@
 // (INIT, SERVE, TRIGGER) and the rule that no Swift error crosses.
 import XCTest
 import Glibc
+import PluginRuntimeVersion
 @testable import PluginAPI
 
 final class EchoLike: SingleServer {

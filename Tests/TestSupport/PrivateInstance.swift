@@ -296,6 +296,24 @@ public enum Net {
 
 // MARK: - /proc
 
+public enum UnixSocket {
+    /// Connects to a unix-domain stream socket; nil on failure.
+    public static func connect(_ path: String) -> Int32? {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { close(fd); return nil }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if r != 0 { close(fd); return nil }
+        return fd
+    }
+}
+
 public enum Proc {
     public struct Info { public let pid: pid_t; public let ppid: pid_t; public let state: Character }
 

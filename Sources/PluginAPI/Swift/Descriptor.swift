@@ -10,6 +10,7 @@
 //         PluginExport.descriptor(for: MyService.self)
 //     }
 import MailhostPluginABI
+import PluginRuntimeVersion
 
 public enum PluginExport {
     nonisolated(unsafe) private static var built: [ObjectIdentifier: UnsafePointer<mh_plugin_descriptor>] = [:]

@@ -3,9 +3,9 @@
 //
 // The host refuses a Swift plugin whose runtime differs from its own, because
 // a plugin links the toolchain's libswiftCore.so. Only major.minor is
-// recorded: patch releases of one toolchain keep the runtime ABI. The
-// `#if compiler` chain is the same as the host's (Sources/ServiceHost/PluginABI.swift);
-// extend both together when a new toolchain arrives.
+// recorded: patch releases of one toolchain keep the runtime ABI. This one
+// definition serves both sides: the SDK writes it into descriptors and the
+// host compares against it, so they cannot disagree.
 public enum SwiftRuntime {
     public static var version: String {
         #if compiler(>=6.4)
