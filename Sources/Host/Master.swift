@@ -51,24 +51,26 @@ final class Master {
         }
     }
 
-    /// Creates listeners and the status channel; returns an error text.
+    /// The plugin a service resolved to, else its executable.
     private func program(for entry: MasterEntry, in configuration: Configuration) -> ServiceProgram {
         configuration.programs[entry.key] ?? .executable(path: settings.daemonDirectory + "/" + entry.command)
     }
 
+    /// Creates listeners and the status channel; returns an error text.
     private func startService(_ entry: MasterEntry, program: ServiceProgram) -> String? {
         let backlog = Int32(max(entry.processLimit, settings.defaultProcessLimit))
         let fds: [Int32]
         do {
             fds = try Listeners.open(entry, backlog: backlog, owner: settings.mailOwner)
         } catch let error as ListenError {
-            return error.message
+            return error.message + descriptorShortage(errno, entry)
         } catch {
             return "\(error)"
         }
         guard let channel = StatusChannel() else {
+            let code = errno
             Listeners.closeAll(fds)
-            return "socketpair: \(errnoText())"
+            return "socketpair: \(errnoText(code))" + descriptorShortage(code, entry)
         }
         let service = Service(entry: entry, program: program,
                               throttleDelay: settings.serviceThrottleTime, listenFDs: fds, channel: channel)
@@ -78,6 +80,20 @@ final class Master {
         startWakeups(service)
         updateListening(service)
         return nil
+    }
+
+    /// Says why a service did not fit when the open-file limit is the cause.
+    private func descriptorShortage(_ code: Int32, _ entry: MasterEntry) -> String {
+        guard code == EMFILE else { return "" }
+        return " -- open file limit \(Self.openFileLimit()) reached at service \(entry.name)(\(entry.canonicalName)):"
+            + " each service takes two descriptors plus one per listener"
+    }
+
+    /// The soft RLIMIT_NOFILE: no descriptor gets a number at or above it.
+    static func openFileLimit() -> Int32 {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return Int32.max }
+        return Int32(clamping: limit.rlim_cur)
     }
 
     /// Applies a new entry to a running service and retires its children.
@@ -99,8 +115,7 @@ final class Master {
         service.removed = true
         loop.cancel(service.wakeupTimer)
         loop.cancel(service.throttleTimer)
-        loop.unwatch(service.channel.masterFD)
-        service.channel.close()
+        closeChannel(service)
         setListening(service, false)
         for child in children.all where child.service === service {
             child.killedByMaster = true
@@ -113,12 +128,30 @@ final class Master {
 
     /// A new channel: children holding the old one see EOF and retire.
     private func replaceChannel(_ service: Service) {
-        guard let channel = StatusChannel() else {
-            MasterLog.warning("service \(service.label): socketpair: \(errnoText()) -- keeping the old status channel")
+        if let channel = StatusChannel() {
+            closeChannel(service)
+            install(channel, service)
             return
         }
+        let code = errno
+        let old = service.channel
+        guard code == EMFILE, max(old.masterFD, old.childFD) < Self.openFileLimit() else {
+            MasterLog.warning("service \(service.label): socketpair: \(errnoText(code)) -- keeping the old status channel")
+            return
+        }
+        // No descriptor to spare: close the old channel first, as stock always
+        // does. Its two descriptors are below the limit, so the new pair fits.
+        closeChannel(service)
+        guard let channel = StatusChannel() else { MasterLog.fatal("socketpair: \(errnoText())") }
+        install(channel, service)
+    }
+
+    private func closeChannel(_ service: Service) {
         loop.unwatch(service.channel.masterFD)
         service.channel.close()
+    }
+
+    private func install(_ channel: StatusChannel, _ service: Service) {
         service.channel = channel
         watchStatus(service)
     }

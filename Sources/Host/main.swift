@@ -2,7 +2,8 @@
 //
 // Start-up follows the stock order: umask 077, logging, privilege and option
 // checks, optional wait monitor, detaching, descriptor reservation, main.cf,
-// environment, lock files, master.cf and services, then the event loop.
+// open-file limit, environment, lock files, master.cf and services, then the
+// event loop.
 // A bad configuration at start-up is fatal (like stock); at reload it is
 // logged with its file and line and the running configuration stays.
 
@@ -48,6 +49,7 @@ do {
     MasterLog.fatal("\(error)")
 }
 applyLogging(configuration.settings)
+raiseOpenFileLimit()
 MasterEnvironment.apply(configuration.settings)
 if chdir(configuration.settings.queueDirectory) < 0 {
     MasterLog.fatal("chdir \(configuration.settings.queueDirectory): \(errnoText())")
@@ -100,6 +102,23 @@ func redirectStandardDescriptors(keepStdout: Bool) {
 /// children expect theirs in.
 func reserveLowDescriptors() {
     for _ in 0..<5 { _ = fcntl(0, F_DUPFD_CLOEXEC, 3) }
+}
+
+/// As every stock Postfix program does when its event loop starts, the soft
+/// open-file limit goes up to the hard limit (children inherit it), with
+/// stock's warning when the result is small.
+func raiseOpenFileLimit() {
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    var limit = rlimit()
+    guard getrlimit(resource, &limit) == 0 else { MasterLog.fatal("unable to determine open file limit") }
+    let wanted = min(limit.rlim_max, rlim_t(Int32.max))
+    if limit.rlim_cur < wanted {
+        limit.rlim_cur = wanted
+        if setrlimit(resource, &limit) < 0 { MasterLog.fatal("unable to determine open file limit") }
+    }
+    if limit.rlim_cur < 256 {
+        MasterLog.warning("could allocate space for only \(limit.rlim_cur) open files")
+    }
 }
 
 func takeLock(_ path: String, owner: MailOwner?) -> Int32 {
