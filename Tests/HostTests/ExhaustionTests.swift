@@ -64,7 +64,8 @@ final class ExhaustionTests: InstanceTestCase {
     /// flows. With one to spare: a reload replaces the status channel of the
     /// first service (its descriptors are below the limit) by closing the old
     /// one first, as stock does, so its idle smtpd retires. With the limit
-    /// back everything works and no descriptor leaked.
+    /// back everything works and no descriptor leaked. With a hard limit just
+    /// above the master's descriptors new processes still start.
     func testMasterAtItsOpenFileLimitKeepsServingAndRecovers() throws {
         let inst = try makeInstance()
         // Every process of this second smtpd serves one client: each message needs a new one.
@@ -116,6 +117,15 @@ final class ExhaustionTests: InstanceTestCase {
         }
         XCTAssertEqual(ProcResources.restingFigures(pid).descriptors, resting.descriptors, "descriptors leaked")
         XCTAssertEqual(inst.masterPid(), pid)
+
+        // Last (a hard limit cannot be raised again without CAP_SYS_RESOURCE):
+        // soft and hard limit just above the highest descriptor in use, so
+        // only the master's few unused low numbers are free. A new smtpd
+        // still gets its descriptors in place.
+        let highest = try XCTUnwrap(ProcResources.descriptors(pid).last)
+        try ProcResources.setOpenFileLimit(pid, soft: Int(highest) + 1, hard: Int(highest) + 1)
+        mark = inst.logMark()
+        XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250", inst.log(since: mark))
     }
 
     // MARK: the log
