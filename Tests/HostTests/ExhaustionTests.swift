@@ -18,9 +18,22 @@ import Glibc
 #endif
 
 final class ExhaustionTests: InstanceTestCase {
+    private var cgroups: [PidsCgroup] = []
+    private var mounts: [Tmpfs] = []
+
     override func setUpWithError() throws {
         try super.setUpWithError()
         if TestEnv.isStockMaster { XCTFail("these tests assert our master's behaviour: run them with our master") }
+    }
+
+    override func tearDown() {
+        // Processes first: a cgroup or mount in use cannot go.
+        instances.forEach { $0.stopAll() }
+        cgroups.forEach { $0.remove() }
+        mounts.forEach { $0.unmount() }
+        cgroups = []
+        mounts = []
+        super.tearDown()
     }
 
     // MARK: open files
@@ -155,5 +168,85 @@ final class ExhaustionTests: InstanceTestCase {
         close(client)
         kill(pid, SIGTERM)
         XCTAssertTrue(waitUntil(timeout: 15) { !Proc.isAlive(pid) }, "the master did not end on SIGTERM")
+    }
+
+    // MARK: fork
+
+    /// fork() fails (the master's pids cgroup is full): each attempt is
+    /// logged and throttles its service for service_throttle_time, with no
+    /// retry loop and no busy loop; the client waits; once processes may be
+    /// created again, its message is accepted and delivered.
+    func testForkFailureThrottlesAndRecovers() throws {
+        let inst = try makeInstance()
+        let freshPort = try Net.freePort()
+        try inst.appendMasterCf("127.0.0.1:\(freshPort) inet n - n - - smtpd -o max_use=1")
+        try inst.setParameters("service_throttle_time=2s")
+        try inst.startDirect()
+        let pid = try XCTUnwrap(inst.masterPid())
+        let mail = try TrackedMail(port: freshPort, tag: "fork", timeout: 90)
+        XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250")
+
+        let cgroup = try PidsCgroup(name: "mailhost-test-\(getpid())-\(pid)")
+        cgroups.append(cgroup)
+        try cgroup.add(pid)
+        try cgroup.limit(cgroup.members.count)
+        let mark = inst.logMark()
+        let cpuBefore = ProcResources.cpuTicks(pid)
+        let waiting = try mail.start(to: "nobody@localhost")
+        let window = 9.0
+        usleep(useconds_t(window * 1_000_000))
+        let failures = inst.logLines(since: mark, containing: "master_spawn: fork: Resource temporarily unavailable -- throttling")
+        XCTAssertFalse(failures.isEmpty, "no fork failure logged:\n\(inst.log(since: mark))")
+        // One attempt per throttle period and service (2 s in 9 s: 5), for a few services.
+        XCTAssertLessThanOrEqual(failures.count, 40, "a fork failure loop: \(failures.count) failures in \(window) s")
+        let spent = Double(ProcResources.cpuTicks(pid) - cpuBefore) / Double(ProcResources.ticksPerSecond)
+        XCTAssertLessThan(spent, 2.0, "the master used \(spent) s of CPU in \(window) s while fork failed")
+        mail.poll()
+        XCTAssertNil(mail.replies[waiting], "the client got a reply while no smtpd could start")
+
+        try cgroup.limit(nil)
+        mail.finish(timeout: 90)
+        XCTAssertEqual(mail.replies[waiting], "250", inst.log(since: mark))
+        XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250")
+        XCTAssertTrue(waitUntil(timeout: 60) { inst.completeQueueFiles().isEmpty }, "queue: \(inst.queuedFiles())")
+        let copies = mail.deliveredCopies(inDirectories: [inst.dir + "/mail/nobody/new", inst.dir + "/mail/nobody/cur"])
+        XCTAssertEqual(Set(copies.keys), mail.accepted, "accepted but not delivered")
+        XCTAssertEqual(inst.masterPid(), pid)
+    }
+
+    // MARK: a full queue file system
+
+    /// The queue on a full tmpfs: clients get 4xx (smtpd cannot queue), the
+    /// master keeps running, and once there is room again mail is accepted;
+    /// everything accepted is delivered.
+    func testFullQueueFileSystemGives4xxAndRecovers() throws {
+        let inst = try makeInstance()
+        let tmpfs = try Tmpfs(at: inst.queue, megabytes: 24)
+        mounts.append(tmpfs)
+        // Lay the queue out again, now on the tmpfs.
+        let remake = try runCommand(TestEnv.packageRoot.appendingPathComponent("contrib/make-instance").path,
+                                    [inst.dir, "--master", inst.master, "--smtp-port", String(inst.smtpPort)],
+                                    env: ["MAIL_CONFIG": ""], timeout: 120)
+        XCTAssertEqual(remake.status, 0, remake.output)
+        try inst.startDirect()
+        let pid = try XCTUnwrap(inst.masterPid())
+        let mail = try TrackedMail(port: inst.smtpPort, tag: "full", timeout: 60)
+        XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250")
+
+        try tmpfs.fill()
+        let mark = inst.logMark()
+        for _ in 0..<3 {
+            let reply = try mail.send(to: "nobody@localhost")
+            XCTAssertEqual(reply, "4xx", "with the queue full: \(reply)\n\(inst.log(since: mark))")
+        }
+        XCTAssertEqual(inst.masterPid(), pid, "the master is gone")
+
+        tmpfs.unfill()
+        XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250", inst.log(since: mark))
+        XCTAssertTrue(waitUntil(timeout: 60) { inst.completeQueueFiles().isEmpty }, "queue: \(inst.queuedFiles())")
+        let copies = mail.deliveredCopies(inDirectories: [inst.dir + "/mail/nobody/new", inst.dir + "/mail/nobody/cur"])
+        XCTAssertEqual(Set(copies.keys), mail.accepted, "accepted but not delivered")
+        XCTAssertEqual(mail.accepted.count, 2)
+        XCTAssertEqual(inst.masterPid(), pid)
     }
 }
