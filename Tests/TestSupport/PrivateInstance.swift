@@ -607,13 +607,15 @@ public final class SmtpSink {
     private let process = Process()
     private let outPath: String
 
-    public init(port: Int? = nil) throws {
+    /// `dumpDirectory`: every message is also written to its own file there (-d).
+    public init(port: Int? = nil, dumpDirectory: String? = nil) throws {
         self.port = try port ?? Net.freePort()
         outPath = NSTemporaryDirectory() + "hosttests-sink-\(getpid())-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
-        process.arguments = ["-u", "nobody", "-c", "127.0.0.1:\(self.port)", "100"]
+        let dump = dumpDirectory.map { ["-d", $0 + "/%H%M%S."] } ?? []
+        process.arguments = ["-u", "nobody", "-c"] + dump + ["127.0.0.1:\(self.port)", "100"]
         process.standardOutput = out
         process.standardError = out
         process.standardInput = FileHandle(forReadingAtPath: "/dev/null")

@@ -87,6 +87,11 @@ public enum ProcResources {
         guard r.status == 0 else { throw HarnessError("prlimit --pid \(pid) --nofile=\(soft):\(hard): \(r.output)") }
     }
 
+    /// /proc/PID/comm: the program name (a plugin worker's is its command).
+    public static func comm(_ pid: pid_t) -> String {
+        ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Fewest descriptors and least RSS over a few samples: the master holds
     /// a wakeup connection until its peer closes, so one sample may catch one.
     public static func restingFigures(_ pid: pid_t, samples: Int = 6) -> (descriptors: Int, rssKB: Int) {
@@ -259,6 +264,21 @@ extension PrivateInstance {
             var st = stat()
             return stat(queue + "/" + file, &st) == 0 && st.st_mode & 0o100 != 0
         }
+    }
+
+    /// The echo plugin built beside the master under test (libecho.so), as
+    /// DIR/libexec/echo.so, root-owned, mode 0755: `echo` in master.cf is a plugin.
+    public func installEchoPlugin() throws {
+        let built = URL(fileURLWithPath: master).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("libecho.so").path
+        guard FileManager.default.fileExists(atPath: built) else {
+            throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
+        }
+        let installed = libexec + "/echo.so"
+        try? FileManager.default.removeItem(atPath: installed)
+        try FileManager.default.copyItem(atPath: built, toPath: installed)
+        chown(installed, 0, 0)
+        chmod(installed, 0o755)
     }
 
     /// Runs `postqueue -f`: deferred mail is retried now.
