@@ -1,10 +1,9 @@
 // FloodTests.swift - 2,000 concurrent loopback connections (all in the
-// listen queue at once) against an smtpd service with process limit 10:
-// the limit holds (processes counted in
-// /proc all along), the master answers `postfix status`, its status socket
-// and `postfix reload` during the flood, and every client is served in the
-// end (banner, QUIT). bench/chaos flood reports the master's CPU per
-// connection beside the stock master's.
+// listen queue at once) against an smtpd service with process limit 10: the
+// limit holds (processes counted in /proc all along), the master answers
+// `postfix status`, its status socket and `postfix reload` during the flood,
+// and every client is served in the end (banner, QUIT). bench/chaos flood
+// reports the master's CPU per connection beside the stock master's.
 import Foundation
 import XCTest
 import TestSupport
