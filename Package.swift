@@ -95,7 +95,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["PostconfKit"],
+            dependencies: ["PostconfKit", "TestSupport"],
             path: "Tests/ToolsTests"),
     ]
 )

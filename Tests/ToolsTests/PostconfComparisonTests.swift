@@ -2,6 +2,7 @@
 // the same files: edited files byte for byte, stdout text, exit status.
 import Foundation
 import XCTest
+import TestSupport
 
 final class PostconfComparisonTests: XCTestCase {
     /// A main.cf with comments, continuations, comments inside continued
@@ -36,7 +37,7 @@ final class PostconfComparisonTests: XCTestCase {
     ]
 
     func testEditsMatchStockByteForByte() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         for (index, args) in Self.cases.enumerated() {
             for sample in [Self.mainSample, String(Self.mainSample.dropLast()), ""] {
                 let (stock, ours) = try pair("edit\(index)", main: sample)
@@ -61,7 +62,7 @@ final class PostconfComparisonTests: XCTestCase {
     }
 
     func testEditRefusesMissingMainCfLikeStock() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let stock = try scratchDir("pcs"), ours = try scratchDir("pco")
         addTeardownBlock {
             try? FileManager.default.removeItem(atPath: stock)
@@ -88,7 +89,7 @@ final class PostconfComparisonTests: XCTestCase {
     ]
 
     func testQueriesMatchStockOutput() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let (stock, ours) = try pair("query", main: Self.mainSample)
         for args in Self.queries {
             let s = try runTool(Tools.stockPostconf, ["-c", stock] + args)
@@ -99,7 +100,7 @@ final class PostconfComparisonTests: XCTestCase {
     }
 
     func testFullListingMatchesStockForKnownDefaults() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let (stock, ours) = try pair("full", main: Self.mainSample)
         let s = try runTool(Tools.stockPostconf, ["-c", stock])
         let o = try runTool(Tools.postconf, ["-c", ours])

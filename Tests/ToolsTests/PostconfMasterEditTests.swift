@@ -7,6 +7,7 @@
 // and comments between them, and a file without a final newline.
 import Foundation
 import XCTest
+import TestSupport
 
 final class PostconfMasterEditTests: XCTestCase {
     static let interleaved = """
@@ -52,7 +53,7 @@ final class PostconfMasterEditTests: XCTestCase {
     ]
 
     func testMasterEditsMatchStockByteForByte() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let proto = try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
         var compared = 0
         for (sampleName, sample) in [("interleaved", Self.interleaved), ("proto", proto), ("no-newline", Self.noNewline)] {

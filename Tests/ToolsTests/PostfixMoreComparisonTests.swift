@@ -10,6 +10,7 @@
 // left. Every master started here is stopped by pid; every wait is bounded.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ final class PostfixMoreComparisonTests: XCTestCase {
     var instance = ""
 
     override func setUpWithError() throws {
-        guard Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/usr/lib/postfix/sbin/master"], root: true) else {
+        guard try Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/usr/lib/postfix/sbin/master"], root: true) else {
             throw ToolError("requirements missing")
         }
         instance = try scratchDir("pfmore")
