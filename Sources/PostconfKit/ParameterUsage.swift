@@ -5,7 +5,8 @@
 //   process_id, process_name), legacy names the built-in defaults refer to,
 //   and per-service parameters of master.cf
 //   delivery services (local, error, virtual, smtp, lmtp, pipe: <service>_
-//   <suffix>; pipe and spawn: <service>_time_limit);
+//   <suffix>; pipe and spawn: <service>_time_limit), unless a built-in
+//   parameter has that name (local_destination_concurrency_limit keeps 2);
 // - a user-defined name is used when a "$name" refers to it: a reference in
 //   main.cf (an explicit value, or the default of a built-in parameter left
 //   at its default) validates a main.cf setting of that name and the setting
@@ -40,7 +41,9 @@ public struct ParameterUsage {
     public init(main: MainConfig, master: [MasterTableEntry], configDirectory: String, registerUser: Bool) {
         self.configDirectory = configDirectory
         for entry in master {
-            for (name, value) in Self.serviceParameters(entry) where serviceDefaults[name] == nil { serviceDefaults[name] = value }
+            for (name, value) in Self.serviceParameters(entry) where serviceDefaults[name] == nil && !Self.builtIn.contains(name) {
+                serviceDefaults[name] = value
+            }
         }
         builtins = Self.builtIn.union(serviceDefaults.keys)
         mainSettings = main.explicitNames.map { ($0, main.rawValue($0) ?? "") }

@@ -129,6 +129,13 @@ public struct PostconfCommand {
         err += (usage.unusedMain + usage.unusedMaster).map { "warning: " + $0 }
     }
 
+    /// A main.cf of this text (postconf -d: none, so that only defaults apply).
+    func readMainText(_ text: String) throws -> MainConfig {
+        do { return try MainConfig.parse(text: text, path: mainPath, configDirectory: configDirectory) } catch {
+            throw PostconfError.fatal("\(error)")
+        }
+    }
+
     func readMain() throws -> MainConfig {
         do { return try MainConfig.load(configDirectory: configDirectory) } catch { throw PostconfError.fatal("\(error)") }
     }
@@ -143,11 +150,23 @@ public struct PostconfCommand {
     /// The value shown: as set, else the default; expanded with -x (raw parameters never are).
     func shownValue(_ name: String, _ main: MainConfig, _ usage: ParameterUsage) throws -> String {
         let set = ParameterUsage.isReadOnly(name) ? nil : main.rawValue(name)
-        let value = set ?? Self.runtimeDefault(name) ?? usage.defaultValue(name) ?? ""
+        let value = try set ?? Self.runtimeDefault(name) ?? computedDefault(name, main) ?? usage.defaultValue(name) ?? ""
         guard options.expand && !ParameterUsage.isRaw(name) else { return value }
+        return try expanded(value, main)
+    }
+
+    /// -x: `value` expanded against `main`, failing as stock does.
+    func expanded(_ value: String, _ main: MainConfig) throws -> String {
         do { return try main.expand(value) } catch let error as ConfigError {
+            if error.warnings.isEmpty { throw PostconfError.fatal(error.message) }   // e.g. mynetworks' own refusals
             throw PostconfError.fatalAfter(warnings: error.warnings, "macro processing error")
         }
+    }
+
+    /// mynetworks, computed from the interfaces as main.cf's settings select them.
+    func computedDefault(_ name: String, _ main: MainConfig) throws -> String? {
+        guard name == "mynetworks" else { return nil }
+        do { return try main.value(name) } catch { throw PostconfError.fatal("\(error)") }
     }
 
     /// process_id and process_name, which stock computes for itself.
@@ -161,13 +180,14 @@ public struct PostconfCommand {
 
     mutating func printDefaults() throws {
         let master = try readMaster(required: false)
-        let usage = parameterUsage(try MainConfig.parse(text: "", path: mainPath, configDirectory: configDirectory),
-                                   master, registerUser: false)
+        let usage = parameterUsage(try readMainText(""), master, registerUser: false)
         let names = options.operands.isEmpty ? usage.listedNames.sorted() : options.operands
+        let defaults = try readMainText("")
         for name in names {
-            guard let value = Self.runtimeDefault(name) ?? usage.defaultValue(name) else {
+            guard var value = try Self.runtimeDefault(name) ?? computedDefault(name, defaults) ?? usage.defaultValue(name) else {
                 err.append("warning: \(name): unknown parameter"); continue
             }
+            if options.expand && !ParameterUsage.isRaw(name) { value = try expanded(value, defaults) }
             out.append(ParameterPrinter.line(name: name, value: value, valuesOnly: options.valuesOnly,
                                              namesOnly: options.namesOnly, fold: options.fold))
         }

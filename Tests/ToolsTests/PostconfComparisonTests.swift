@@ -90,28 +90,62 @@ final class PostconfComparisonTests: XCTestCase {
 
     func testQueriesMatchStockOutput() throws {
         guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
-        let (stock, ours) = try pair("query", main: Self.mainSample)
-        for args in Self.queries {
-            let s = try runTool(Tools.stockPostconf, ["-c", stock] + args)
-            let o = try runTool(Tools.postconf, ["-c", ours] + args)
-            XCTAssertEqual(o.status, s.status, "\(args): \(o.stderr)")
-            XCTAssertEqual(o.stdout, s.stdout.replacingOccurrences(of: stock, with: ours), "\(args)")
+        let pair = PostconfPair(files: ["main.cf": Self.mainSample, "master.cf": try Self.protoMaster()])
+        for (args, differences) in zip(Self.queries, try pair.differences(eachOf: Self.queries)) {
+            XCTAssertEqual(differences, [], "postconf \(args):\n" + differences.joined(separator: "\n"))
         }
     }
 
-    func testFullListingMatchesStockForKnownDefaults() throws {
+    /// The full listing (plain, -d, -x, -dx, -f, -H), stdout and stderr, with two
+    /// normalisations where the programs must differ: process_id is each
+    /// process's own pid, and plugin_directory is this project's parameter,
+    /// which stock does not have. Nothing else is left out: mynetworks, the
+    /// per-service parameters of this master.cf and process_name included.
+    func testFullListingMatchesStock() throws {
         guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let (stock, ours) = try pair("full", main: Self.mainSample)
-        let s = try runTool(Tools.stockPostconf, ["-c", stock])
-        let o = try runTool(Tools.postconf, ["-c", ours])
-        XCTAssertEqual(o.status, 0)
-        // Host-dependent defaults (interfaces, pid, program name) and this
-        // project's own parameters are left out of the comparison.
-        let skip = ["mynetworks =", "process_id =", "process_name =", "plugin_directory ="]
-        func filtered(_ text: String) -> [Substring] {
-            text.split(separator: "\n").filter { line in !skip.contains { line.hasPrefix($0) } }
+        for args in [[], ["-d"], ["-x"], ["-dx"], ["-f"], ["-H"]] {
+            let s = try runTool(try Tools.stockPostconf, ["-c", stock] + args)
+            let o = try runTool(Tools.postconf, ["-c", ours] + args)
+            XCTAssertEqual(o.status, s.status, "\(args)")
+            func normalized(_ text: String, dir: String, ours: Bool) -> [String] {
+                text.replacingOccurrences(of: dir, with: "DIR").split(separator: "\n").compactMap { line in
+                    if line.hasPrefix("process_id = ") { return "process_id = PID" }
+                    if ours && line.hasPrefix("plugin_directory") { return nil }
+                    return String(line)
+                }
+            }
+            XCTAssertEqual(normalized(o.stdout, dir: ours, ours: true), normalized(s.stdout, dir: stock, ours: false), "\(args)")
+            XCTAssertEqual(PostconfPair.normalized(o.stderr, dir: ours), PostconfPair.normalized(s.stderr, dir: stock), "\(args)")
+            XCTAssertTrue(s.stdout.contains("mynetworks") && s.stdout.contains("process_name"), "\(args): \(s.stdout.prefix(200))")
         }
-        XCTAssertEqual(filtered(o.stdout), filtered(s.stdout.replacingOccurrences(of: stock, with: ours)))
+    }
+
+    /// mynetworks' computed default (from this machine's interfaces, per
+    /// mynetworks_style, inet_interfaces and inet_protocols) and stock's
+    /// refusals, shown directly, with -d, and expanded into another value.
+    static let mynetworksSettings = [
+        "", "compatibility_level = 3.6", "mynetworks_style = host", "mynetworks_style = subnet", "mynetworks_style = class",
+        "mynetworks_style = HOST", "mynetworks_style = bogus", "mynetworks_style = host subnet", "mynetworks_style =",
+        "inet_protocols = ipv4", "inet_protocols = ipv6", "inet_protocols =", "inet_protocols = bogus",
+        "inet_interfaces = loopback-only", "inet_interfaces = 127.0.0.1", "inet_interfaces = localhost, 127.0.0.1",
+        "inet_interfaces = [::1]", "inet_interfaces = 10.255.255.1", "inet_interfaces = 127.0.0.1\nmynetworks_style = host",
+        "compatibility_level = 3.6\ninet_interfaces = loopback-only\ninet_protocols = ipv4", "mynetworks = 10.0.0.0/8",
+    ]
+
+    func testMynetworksDefaultMatchesStock() throws {
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        let queries = [["mynetworks"], ["-d", "mynetworks"], ["-x", "smtpd_client_event_limit_exceptions"], ["-h", "mynetworks"]]
+        for setting in Self.mynetworksSettings {
+            let pair = PostconfPair(files: ["main.cf": setting + "\n", "master.cf": ""])
+            for (args, differences) in zip(queries, try pair.differences(eachOf: queries)) {
+                XCTAssertEqual(differences, [], "postconf \(args) with main.cf \"\(setting)\":\n" + differences.joined(separator: "\n"))
+            }
+        }
+    }
+
+    static func protoMaster() throws -> String {
+        try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
     }
 
     /// Equal bytes, or equal up to the order of a block of trailing lines.
@@ -130,10 +164,10 @@ final class PostconfComparisonTests: XCTestCase {
     /// Two identical directories holding `main` and Debian's stock master.cf.
     func pair(_ tag: String, main: String) throws -> (String, String) {
         let stock = try scratchDir(tag + "-stock"), ours = try scratchDir(tag + "-ours")
-        let master = try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
+        let master = try Self.protoMaster()
         for dir in [stock, ours] {
-            if !main.isEmpty { try writeFile(dir + "/main.cf", main) }
-            try writeFile(dir + "/master.cf", master)
+            if !main.isEmpty { try writeSettledFile(dir + "/main.cf", main) }
+            try writeSettledFile(dir + "/master.cf", master)
         }
         addTeardownBlock {
             try? FileManager.default.removeItem(atPath: stock)

@@ -66,14 +66,6 @@ struct PostconfPair {
         return try results.items.map { try ($0 ?? .failure(ToolError("case not run"))).get() }
     }
 
-    /// Writes `text` with a modification time a minute back: stock waits
-    /// (up to about two seconds, in 0.3 s steps) for a main.cf modified within
-    /// the current second to settle before reading it.
-    func writeSettledFile(_ path: String, _ text: String) throws {
-        try writeFile(path, text)
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: path)
-    }
-
     static func normalized(_ stderr: String, dir: String) -> String {
         sortingHashOrderedRuns(withoutProgram(stderr).replacingOccurrences(of: dir, with: "DIR"))
     }
@@ -101,4 +93,12 @@ struct PostconfPair {
         out += run.sorted()
         return out.joined(separator: "\n")
     }
+}
+
+/// Writes `text` with a modification time a minute back: stock waits (up to
+/// about two seconds, in 0.3 s steps, reading the file again each time) for a
+/// main.cf modified within the current second to settle.
+func writeSettledFile(_ path: String, _ text: String) throws {
+    try writeFile(path, text)
+    try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: path)
 }
