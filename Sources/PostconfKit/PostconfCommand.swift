@@ -1,7 +1,11 @@
-// PostconfCommand: runs one postconf(1) invocation (the supported subset).
-// Guarantees: edits rewrite main.cf through AtomicFile (or fail with the
-// stock "fatal: ..." text and status 1); queries print to stdout
-// in stock order and format; warnings go to stderr prefixed "warning: ".
+// PostconfCommand: runs one postconf(1) invocation (the options this
+// project implements: -c -d -e -f -F -h -H -M -n -p -P -x -X -#; not -a -A
+// -b -C -l -m -o -t -T -v, which is why it is never installed over stock's).
+// Guarantees: edits rewrite main.cf or master.cf through AtomicFile (or fail
+// with the stock "fatal: ..." text and status 1, writing nothing); queries
+// print to stdout in stock order and format; warnings go to stderr prefixed
+// "warning: ", in stock's order (ParameterUsage's registration warnings
+// first, then the query's own, then "unused parameter" ones).
 
 #if canImport(Glibc)
 import Glibc

@@ -12,18 +12,8 @@ import XCTest
 import TestSupport
 
 final class PostconfMasterFormsTests: XCTestCase {
-    static let interleaved = """
-        # head
-        a         unix  -       -       n       -       -       x
-          -o p=1
-        # inner comment
-
-          -o q=2 extra
-        b   unix - - n - - y -o z=9
-        # tail comment
-        c unix - - n - - zz
-
-        """
+    /// Continuation lines with comments between them (shared with the edit tests).
+    static let interleaved = PostconfMasterEditTests.interleaved
 
     /// Settings that exercise the "unused", "undefined" and "read-only" warnings.
     static let references = """
