@@ -1,7 +1,7 @@
 // PluginWorker.swift - a plugin service process, forked from the master without exec.
 //
-// Order of work in the child: default signal handlers (a plugin fault must
-// end only this process), descriptors placed as for an executable daemon
+// Order of work in the child: default signal actions (set by cs_fork: a
+// plugin fault must end only this process), descriptors placed as for an executable daemon
 // (3/4 flow pipe, 5 status, 6.. listeners) and every other master
 // descriptor closed, logging as "<syslog_name>/<command>", plugin loaded and
 // its descriptor checked again, PRE_INIT as root, chroot and privilege drop
@@ -25,7 +25,6 @@ struct PluginWorkerSpec {
 
 enum PluginWorker {
     static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
-        resetChildSignals()
         cs_set_process_name(spec.entry.command)
         Spawner.placeDescriptors(descriptors)
         cs_close_from(Spawner.firstListenFD + Int32(descriptors.listeners.count))
