@@ -23,6 +23,9 @@ final class Master {
     private var generation: UInt32 = 0
     private var childEnvironment: [String] = []
     private let flowPipe: (read: Int32, write: Int32)
+    /// master.cf inet services by name, handed to plugin workers for
+    /// send_trigger; rebuilt with each configuration.
+    private var inetServices: [String: [ResolvedAddress]] = [:]
     private lazy var wakeups = WakeupSender(loop: loop)
 
     init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
@@ -44,6 +47,7 @@ final class Master {
     /// Starts every service of a freshly parsed master.cf. At start-up a
     /// service that cannot listen is fatal, as for the stock master.
     func startAll(_ configuration: Configuration) {
+        inetServices = Master.inetServices(configuration)
         for entry in configuration.services.entries {
             if let failure = startService(entry, program: program(for: entry, in: configuration)) {
                 MasterLog.fatal(failure)
@@ -51,11 +55,20 @@ final class Master {
         }
     }
 
-    /// Creates listeners and the status channel; returns an error text.
+    private static func inetServices(_ configuration: Configuration) -> [String: [ResolvedAddress]] {
+        var table: [String: [ResolvedAddress]] = [:]
+        for entry in configuration.services.entries where entry.type == .inet {
+            table[entry.name] = entry.addresses
+        }
+        return table
+    }
+
+    /// What a service runs: its resolved plugin, else the executable in daemon_directory.
     private func program(for entry: MasterEntry, in configuration: Configuration) -> ServiceProgram {
         configuration.programs[entry.key] ?? .executable(path: settings.daemonDirectory + "/" + entry.command)
     }
 
+    /// Creates listeners and the status channel; returns an error text.
     private func startService(_ entry: MasterEntry, program: ServiceProgram) -> String? {
         let backlog = Int32(max(entry.processLimit, settings.defaultProcessLimit))
         let fds: [Int32]
@@ -180,7 +193,8 @@ final class Master {
         case let .plugin(path, loadName):
             let spec = PluginWorkerSpec(entry: service.entry, loadName: loadName, path: path, main: main,
                                         settings: settings, generation: generation,
-                                        stressActive: EventLoop.now() < service.stressExpiry)
+                                        stressActive: EventLoop.now() < service.stressExpiry,
+                                        inetServices: inetServices)
             pid = Spawner.spawnPlugin(spec, descriptors: descriptors)
         }
         if pid < 0 {
@@ -342,6 +356,7 @@ final class Master {
 
     /// Replaces the running configuration with an already validated one.
     func apply(_ configuration: Configuration) {
+        inetServices = Master.inetServices(configuration)
         settings = configuration.settings
         main = configuration.main
         childEnvironment = MasterEnvironment.current()

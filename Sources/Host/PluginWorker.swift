@@ -21,6 +21,9 @@ struct PluginWorkerSpec {
     let settings: MasterSettings
     let generation: UInt32
     let stressActive: Bool
+    /// master.cf inet services by name, for send_trigger (a worker may be
+    /// chrooted and cannot read master.cf itself).
+    var inetServices: [String: [ResolvedAddress]] = [:]
 }
 
 enum PluginWorker {
