@@ -5,6 +5,8 @@
 #                            defaults to daemon_directory)
 #   $(DESTDIR)$(SBINDIR)     the postfix, postmulti and postconf commands
 # make check      run the tests (what CI runs: .ci/run without the apt-get part)
+# make fuzz       build and run every libFuzzer target (fuzz/run), FUZZ_SECONDS each
+# make asan       AddressSanitizer build, every test under it (.ci/run asan)
 DESTDIR   ?=
 DAEMONDIR ?= /usr/lib/mailhost/sbin
 SBINDIR   ?= /usr/sbin
@@ -12,7 +14,7 @@ SWIFT     ?= swift
 BUILDFLAGS ?=
 BIN        = $(shell $(SWIFT) build -c release $(BUILDFLAGS) --show-bin-path)
 
-.PHONY: all install check clean
+.PHONY: all install check clean fuzz asan
 all:
 	$(SWIFT) build -c release $(BUILDFLAGS)
 
@@ -24,6 +26,13 @@ install: all
 check:
 	$(SWIFT) build $(BUILDFLAGS)
 	MAILHOST_MASTER=$$($(SWIFT) build $(BUILDFLAGS) --show-bin-path)/master $(SWIFT) test $(BUILDFLAGS)
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	fuzz/run -t $(FUZZ_SECONDS)
+
+asan:
+	.ci/run asan
 
 clean:
 	$(SWIFT) package clean

@@ -18,9 +18,6 @@ import MailhostPluginABI
 import CSystem
 
 enum Skeletons {
-    static let triggerLimit = 1024
-    static let triggerWait: Int32 = 10_000
-
     static func start(_ worker: WorkerContext) {
         for fd in worker.listenFDs {
             worker.loop.watchReadable(fd) { _ in
@@ -74,7 +71,7 @@ enum Skeletons {
         let source = isFifo ? fd : (acceptClient(fd) ?? -1)
         if source < 0 { return }
         worker.reportBusy()
-        let data = readTrigger(source, wait: isFifo ? 0 : triggerWait)
+        let data = TriggerRequest.read(from: source, wait: isFifo ? 0 : TriggerRequest.connectionWait)
         if !isFifo { close(source) }
         if !data.isEmpty {
             _ = worker.withWatchdog {
@@ -87,14 +84,6 @@ enum Skeletons {
         }
         worker.useCount += 1
         worker.reportIdle()
-    }
-
-    private static func readTrigger(_ fd: Int32, wait: Int32) -> [UInt8] {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        if wait > 0 && poll(&poller, 1, wait) <= 0 { return [] }
-        var buffer = [UInt8](repeating: 0, count: triggerLimit)
-        let count = read(fd, &buffer, buffer.count)
-        return count > 0 ? Array(buffer[0..<count]) : []
     }
 
     // MARK: event

@@ -104,10 +104,7 @@ final class WorkerContext {
     }
 
     private func writeStatus(_ status: Int32) -> Bool {
-        var record = [UInt8](repeating: 0, count: StatusUpdate.size)
-        for (offset, word) in [UInt32(bitPattern: getpid()), spec.generation, UInt32(bitPattern: status)].enumerated() {
-            for byte in 0..<4 { record[offset * 4 + byte] = UInt8(truncatingIfNeeded: word >> (8 * UInt32(byte))) }
-        }
+        let record = StatusUpdate(pid: getpid(), generation: spec.generation, status: status).bytes
         return write(WorkerContext.statusFD, record, record.count) == record.count
     }
 
