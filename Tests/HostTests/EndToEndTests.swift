@@ -98,7 +98,8 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotNil(inst.waitForLog("daemon started -- version \(version), configuration \(inst.etc)", since: mark, timeout: 10))
         let pid = try XCTUnwrap(inst.masterPid(), "no live master pid after start")
         XCTAssertEqual(Proc.cmdline(pid).first.map { ($0 as NSString).lastPathComponent }, "master")
-        XCTAssertNotNil(Net.banner(port: inst.smtpPort)?.hasPrefix("220 "), "no smtpd banner")
+        let banner = Net.banner(port: inst.smtpPort)
+        XCTAssertTrue(banner?.hasPrefix("220 ") == true, "no smtpd banner: \(banner ?? "nil")")
 
         mark = inst.logMark()
         let st1 = try inst.postfix("status")
@@ -115,7 +116,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNotNil(inst.waitForLog("postfix/master[\(pid)]", "reload -- version \(version), configuration \(inst.etc)",
                                         since: mark, timeout: 10), "no reload line")
         XCTAssertEqual(inst.masterPid(), pid, "master pid changed across reload")
-        XCTAssertTrue(waitUntil(timeout: 10) { Net.banner(port: inst.smtpPort, timeout: 5)?.hasPrefix("220 ") == true },
+        XCTAssertTrue(waitUntil(timeout: 10) { Net.greets(port: inst.smtpPort, timeout: 5) },
                       "no smtpd banner after reload")
 
         mark = inst.logMark()
@@ -242,7 +243,7 @@ final class EndToEndTests: XCTestCase {
             banner = Net.banner(port: newPort, timeout: 5); return banner?.hasPrefix("220 ") == true
         }, "no banner from the added service: \(banner ?? "nil")")
         XCTAssertEqual(inst.masterPid(), pid)
-        XCTAssertTrue(Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true, "main smtpd lost")
+        XCTAssertTrue(Net.greets(port: inst.smtpPort), "main smtpd lost")
     }
 
     // (g)
@@ -273,7 +274,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(logged.contains { $0.contains("unable to set exclusive lock") },
                       "no lock failure logged (syslog or maillog): \(logged)\(note)")
         XCTAssertEqual(inst.masterPid(), pid, "first master must keep running")
-        XCTAssertTrue(Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true)
+        XCTAssertTrue(Net.greets(port: inst.smtpPort))
         // Same through postfix-script's own check.
         let m2 = try runCommand(inst.libexec + "/master", ["-t", "-c", inst.etc], timeout: 30)
         XCTAssertEqual(m2.status, 1, "master -t must report the running master")

@@ -27,7 +27,7 @@ final class InitModeTests: InstanceTestCase {
         var masterPid: pid_t?
         XCTAssertTrue(waitUntil(timeout: 15) {
             masterPid = Proc.children(of: process.processIdentifier).first
-            return masterPid != nil && Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true
+            return masterPid != nil && Net.greets(port: inst.smtpPort)
         }, "\(master) -i: smtpd never answered\n\(inst.logTail(20))")
         let pid = try XCTUnwrap(masterPid)
         XCTAssertEqual((try? String(contentsOfFile: inst.queue + "/pid/master.pid", encoding: .utf8))?

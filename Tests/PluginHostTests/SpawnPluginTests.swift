@@ -184,9 +184,11 @@ final class SpawnPluginTests: PluginTestCase {
         let runs = try underBothMasters(masterCf: { _ in
             cases.map { "\($0.service) unix - n n - - spawn \($0.attributes)" }.joined(separator: "\n")
         }) { inst, side -> [String] in
-            cases.map { c -> String in
+            try cases.map { c -> String in
                 let mark = inst.logMark()
-                _ = try? self.output(of: inst, c.service, timeout: 10)
+                // spawn reads its attributes per connection, as spawn(8): the
+                // connection is accepted, then the process ends (EOF).
+                _ = try self.output(of: inst, c.service, timeout: 10)
                 guard let line = inst.waitForLog("/spawn[", "fatal: ", since: mark, timeout: 10) else {
                     XCTFail("\(side): no fatal message for \(c.service)")
                     return ""
