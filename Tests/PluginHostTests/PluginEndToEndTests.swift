@@ -163,7 +163,7 @@ final class PluginEndToEndTests: PluginTestCase {
     func testWorkersDropPrivilegesAndChrootAsMasterCfSays() throws {
         let inst = try makeInstance()
         try inst.installFixture("whoami")
-        FileManager.default.createFile(atPath: inst.queue + "/chroot-marker", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: inst.queue + "/chroot-marker", contents: Data()), "create the chroot marker")
         try inst.appendMasterCf("""
             fxjailed unix - y y - - whoami
             fxroot   unix - n n - - whoami
