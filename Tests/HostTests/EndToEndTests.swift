@@ -106,8 +106,11 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(st1.status, 0, "status while running: \(st1.output)")
         XCTAssertNotNil(inst.waitForLog("the Postfix mail system is running: PID: \(pid)", since: mark, timeout: 5))
 
+        mark = inst.logMark()
         let again = try inst.postfix("start")
         XCTAssertEqual(again.status, 1, "second start must fail")
+        XCTAssertNotNil(inst.waitForLog("the Postfix mail system is already running", since: mark, timeout: 5),
+                        "second start failed for another reason: \(again.output)")
         XCTAssertEqual(inst.masterPid(), pid)
 
         mark = inst.logMark()
