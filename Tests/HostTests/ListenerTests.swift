@@ -24,6 +24,7 @@ final class ListenerTests: InstanceTestCase {
         try inst.start()
         var lines: [String] = []
         for dir in ["public", "private"] {
+            // Sorted: a directory's listing order is the file system's, not the master's.
             let names = try FileManager.default.contentsOfDirectory(atPath: inst.queue + "/" + dir).sorted()
             for name in names {
                 var info = stat()

@@ -156,6 +156,7 @@ final class SpawnPluginTests: PluginTestCase {
             """ }, mainCf: """
             import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME MH_KEEP=kept MH_DROP=dropped
             """) { inst, _ in
+            // Sorted: which variables, not the order they sit in the environment.
             try ["spenv", "spenvdefault"].map { try self.output(of: inst, $0).split(separator: "\n").map(String.init).sorted() }
         }
         XCTAssertEqual(runs.stock[0], ["MH_KEEP=kept", "MH_SET=fixed", "PATH=/usr/bin:/bin"], "stock spawn(8), listed variables")
