@@ -4,7 +4,8 @@
 // it through the SDK: typed parameters with -o overrides, $name expansion
 // and defaults, the service name and type, the master.cf arguments; its log
 // records in the instance's real log; triggers delivered to it and sent by
-// it; a Swift error, a fatal and an orderly exit. Needs root and the postfix
+// it; a Swift error in INIT and in TRIGGER, a fatal and an orderly exit.
+// Needs root and the postfix
 // package: fails, never skips.
 import Foundation
 import XCTest
@@ -145,6 +146,7 @@ final class SDKHostTests: PluginTestCase {
             probe1 unix - n n - 1 probe -o probe_report=DIR/probe1.report
             probe2 unix n n n - 1 probe -o probe_report=DIR/probe2.report
             probe3 fifo - n n - 1 probe -o probe_report=DIR/probe3.report
+            probe4 unix - n n - 1 probe
             """)
         let first = inst.dir + "/probe1.report"
         // send_trigger to a public and a private unix service and a fifo.
@@ -170,6 +172,13 @@ final class SDKHostTests: PluginTestCase {
         _ = report(first, containing: "trigger " + Self.hex("after-throw"))
         let workers = inst.children().filter { Proc.comm($0) == "probe" }
         XCTAssertEqual(workers.count, 3, "one probe worker per service: \(workers)")
+
+        // An INIT that throws: the SDK logs the error, the host ends the worker.
+        try trigger(inst, "probe4", "never-seen")
+        XCTAssertNotNil(inst.waitForLog("postfix/probe[", "error: probe: init: probe_report must be an absolute path, not \"\"",
+                                        since: mark, timeout: 10))
+        XCTAssertNotNil(inst.waitForLog("postfix/probe[", "fatal: probe: plugin initialization failed (status -1)",
+                                        since: mark, timeout: 10))
 
         // Orderly exit runs PRE_EXIT first; fatal logs and ends the process with status 1.
         try trigger(inst, "probe1", "exit")
