@@ -5,8 +5,7 @@
 // and defaults, the service name and type, the master.cf arguments; its log
 // records in the instance's real log; triggers delivered to it and sent by
 // it; a Swift error in INIT and in TRIGGER, a fatal and an orderly exit.
-// Needs root and the postfix
-// package: fails, never skips.
+// Needs root and the postfix package: fails, never skips.
 import Foundation
 import XCTest
 import TestSupport
