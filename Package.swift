@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
+        .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
         .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
@@ -48,6 +49,8 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Traps on its first request: the crash-containment test for Swift code.
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
+        // Records what it sees of the real host: the SDK tests against the master.
+        .target(name: "ProbePlugin", dependencies: ["PluginAPI", "PluginAPILogging"], path: "Plugins/Probe"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         // What crosses the master/worker/plugin boundary as bytes: status

@@ -1,8 +1,10 @@
 // main.swift - master(8): start-up sequence, signals and the event loop.
 //
-// Start-up follows the stock order: umask 077, logging, privilege and option
-// checks, optional wait monitor, detaching, descriptor reservation, main.cf,
-// environment, lock files, master.cf and services, then the event loop.
+// Start-up: umask 077, logging, privilege and option checks, optional wait
+// monitor, detaching, descriptor reservation, main.cf (all that -t reads, as
+// stock) and master.cf, environment, lock files, services, then the event
+// loop. (Stock reads master.cf after taking its locks; ours validates both
+// files before anything runs.)
 // A bad configuration at start-up is fatal (like stock); at reload it is
 // logged with its file and line and the running configuration stays.
 
@@ -40,21 +42,20 @@ if !options.initMode && !options.debugger && !options.foreground && getsid(0) !=
 reserveLowDescriptors()
 
 let configDirectory = getenv("MAIL_CONFIG").map { String(cString: $0) } ?? "/etc/postfix"
-var configuration: Configuration
-do {
-    configuration = try Configuration.load(configDirectory: configDirectory, frozen: nil)
-} catch {
-    logConfigWarnings(error)
-    MasterLog.fatal("\(error)")
+let pidPath = "pid/\(program).pid"
+// -t asks only whether a master holds the lock: as stock, main.cf alone is
+// read, so a broken master.cf (or a slow plugin) cannot make postfix-script
+// believe that a master runs.
+if options.testOnly {
+    let settings = fatalOnConfigError { try MasterSettings.load(MainConfig.load(configDirectory: configDirectory)) }
+    applyLogging(settings)
+    enterQueueDirectory(settings)
+    exit(LockFiles.isRunning(pidPath: pidPath) ? 1 : 0)
 }
+var configuration = fatalOnConfigError { try Configuration.load(configDirectory: configDirectory, frozen: nil) }
 applyLogging(configuration.settings)
 MasterEnvironment.apply(configuration.settings)
-if chdir(configuration.settings.queueDirectory) < 0 {
-    MasterLog.fatal("chdir \(configuration.settings.queueDirectory): \(errnoText())")
-}
-
-let pidPath = "pid/\(program).pid"
-if options.testOnly { exit(LockFiles.isRunning(pidPath: pidPath) ? 1 : 0) }
+enterQueueDirectory(configuration.settings)
 let pidLock = takeLock(pidPath, owner: nil)
 let dataLock = takeLock(configuration.settings.dataDirectory + "/master.lock",
                         owner: configuration.settings.mailOwner)
@@ -118,6 +119,22 @@ func takeLock(_ path: String, owner: MailOwner?) -> Int32 {
 /// Stock logs the detail of a configuration error as warnings first.
 func logConfigWarnings(_ error: Error) {
     (error as? ConfigError)?.warnings.forEach(MasterLog.warning)
+}
+
+/// A configuration error at start-up is fatal, as stock.
+func fatalOnConfigError<T>(_ load: () throws -> T) -> T {
+    do {
+        return try load()
+    } catch {
+        logConfigWarnings(error)
+        MasterLog.fatal("\(error)")
+    }
+}
+
+func enterQueueDirectory(_ settings: MasterSettings) {
+    if chdir(settings.queueDirectory) < 0 {
+        MasterLog.fatal("chdir \(settings.queueDirectory): \(errnoText())")
+    }
 }
 
 func applyLogging(_ settings: MasterSettings) {

@@ -29,7 +29,7 @@ enum PluginEnv {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") else {
             throw HarnessError("/usr/bin/cc missing: the plugin tests build their C fixtures")
         }
-        for lib in ["libecho.so", "libspawn.so", "libtrap.so"] where !FileManager.default.fileExists(atPath: pluginBuildDir + "/" + lib) {
+        for lib in ["libecho.so", "libspawn.so", "libtrap.so", "libprobe.so"] where !FileManager.default.fileExists(atPath: pluginBuildDir + "/" + lib) {
             throw HarnessError("\(pluginBuildDir)/\(lib) missing: build the plugins (swift build) or set MAILHOST_PLUGIN_BUILD_DIR")
         }
     }
@@ -62,7 +62,7 @@ extension PrivateInstance {
         let r = try runCommand(script, [libexec, libexec + "/master", PluginEnv.pluginBuildDir],
                                env: ["MAILHOST_INSTALL_TEST_PLUGINS": "1"], timeout: 60)
         guard r.status == 0 else { throw HarnessError("install-daemon-dir with plugins failed:\n\(r.output)") }
-        for name in ["echo", "spawn", "trap"] where !FileManager.default.fileExists(atPath: libexec + "/" + name + ".so") {
+        for name in ["echo", "spawn", "trap", "probe"] where !FileManager.default.fileExists(atPath: libexec + "/" + name + ".so") {
             throw HarnessError("install-daemon-dir did not install \(name).so from \(PluginEnv.pluginBuildDir)")
         }
     }
