@@ -189,4 +189,44 @@ final class SDKHostTests: PluginTestCase {
         XCTAssertEqual(report(first, containing: "trigger " + Self.hex("fatal")).last, "trigger " + Self.hex("fatal"),
                        "fatal is not an orderly exit: no PRE_EXIT")
     }
+
+    // MARK: malformed values (fails until HostFunctions is fatal on them)
+
+    /// A Postfix daemon stops with a fatal error naming the parameter when a
+    /// value is malformed (get_mail_conf_int/_bool/_time, dict_eval); the
+    /// host's typed lookups must do the same for a plugin, instead of
+    /// handing it its default (or -1 for a time) as if nothing were wrong.
+    func testMalformedParameterValuesAreFatalNamingTheParameter() throws {
+        let cases: [(option: String, fatal: String)] = [
+            ("probe_int=5x", "fatal: bad numerical configuration: probe_int = 5x"),
+            ("probe_bool=maybe", "fatal: bad boolean configuration: probe_bool = maybe"),
+            ("probe_time=5x", "fatal: parameter probe_time: bad time value or unit: 5x"),
+            ("probe_string=a$", "fatal: dictionary mail_dict: macro processing error"),
+        ]
+        let inst = try probeInstance(cases.enumerated().map { index, c in
+            "bad\(index) unix - n n - 1 probe -o probe_report=DIR/bad\(index).report -o \(c.option)"
+        }.joined(separator: "\n"))
+        for (index, c) in cases.enumerated() {
+            let mark = inst.logMark()
+            try trigger(inst, "bad\(index)", "x")
+            XCTAssertNotNil(inst.waitForLog("postfix/probe[", c.fatal, since: mark, timeout: 10),
+                            "-o \(c.option): no \"\(c.fatal)\":\n\(inst.log(since: mark))")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: inst.dir + "/bad\(index).report"),
+                           "-o \(c.option): the plugin went on with a value it never asked for")
+        }
+    }
+
+    /// The ABI promises send_trigger to "a master.cf inet name" too.
+    func testTriggerToAnInetServiceName() throws {
+        let port = try Net.freePort()
+        let inst = try probeInstance("""
+            probe1 unix - n n - 1 probe -o probe_report=DIR/probe1.report
+            127.0.0.1:\(port) inet n n n - 1 probe -o probe_report=DIR/probe2.report
+            """)
+        try trigger(inst, "probe1", "send 127.0.0.1:\(port) to-inet")
+        XCTAssertTrue(report(inst.dir + "/probe1.report", containing: "trigger " + Self.hex("send 127.0.0.1:\(port) to-inet"))
+            .contains("sent 127.0.0.1:\(port) ok"))
+        XCTAssertEqual(report(inst.dir + "/probe2.report", containing: "trigger " + Self.hex("to-inet")).last,
+                       "trigger " + Self.hex("to-inet"))
+    }
 }
