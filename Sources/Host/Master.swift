@@ -27,6 +27,9 @@ final class Master {
     /// send_trigger; rebuilt with each configuration.
     private var inetServices: [String: [ResolvedAddress]] = [:]
     private lazy var wakeups = WakeupSender(loop: loop)
+    /// Told of each reaped child that is not a service process (a plugin
+    /// validator, see PluginValidator).
+    var otherChildReaped: (pid_t) -> Void = { _ in }
 
     init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
         self.loop = loop
@@ -190,8 +193,8 @@ final class Master {
         switch service.program {
         case .executable(let path):
             pid = Spawner.spawn(path: path, argv: argv, environment: environment, descriptors: descriptors)
-        case let .plugin(path, loadName):
-            let spec = PluginWorkerSpec(entry: service.entry, loadName: loadName, path: path, main: main,
+        case .plugin(let path):
+            let spec = PluginWorkerSpec(entry: service.entry, path: path, main: main,
                                         settings: settings, generation: generation,
                                         stressActive: EventLoop.now() < service.stressExpiry,
                                         inetServices: inetServices)
@@ -293,7 +296,10 @@ final class Master {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            guard let child = children.remove(pid) else { continue }
+            guard let child = children.remove(pid) else {
+                otherChildReaped(pid)
+                continue
+            }
             childExited(child, status: ExitStatus(status))
         }
     }

@@ -15,7 +15,6 @@ import PostfixConfig
 /// Everything a worker needs, captured by the master before fork().
 struct PluginWorkerSpec {
     let entry: MasterEntry
-    let loadName: String
     let path: String
     let main: MainConfig
     let settings: MasterSettings
@@ -77,13 +76,15 @@ enum PluginWorker {
                             facility: spec.settings.syslogFacility, sink: spec.settings.logSink)
     }
 
+    /// Loads the plugin through the same file and ABI checks as validation:
+    /// the file may have changed since. A refusal ends only this worker.
     private static func loadChecked(_ spec: PluginWorkerSpec) -> UnsafePointer<mh_plugin_descriptor> {
-        switch PluginLoader.load(spec.loadName) {
-        case .failed(let reason):
-            MasterLog.fatal(PluginMessages.refused(spec.path, reason))
-        case .loaded(let descriptor):
-            let problems = PluginInfo(descriptor: UnsafeRawPointer(descriptor)).problems()
-            if let first = problems.first { MasterLog.fatal(PluginMessages.refused(spec.path, first)) }
+        switch PluginLoader.loadChecked(spec.path) {
+        case .refused(let problems):
+            let lines = problems.map { PluginMessages.refused(spec.path, $0) }
+            lines.dropLast().forEach(MasterLog.error)
+            MasterLog.fatal(lines.last ?? PluginMessages.refused(spec.path, "no reason given"))
+        case .loaded(let descriptor, _):
             return descriptor
         }
     }

@@ -7,6 +7,11 @@
 // files before anything runs.)
 // A bad configuration at start-up is fatal (like stock); at reload it is
 // logged with its file and line and the running configuration stays.
+// Plugins are validated in children: at start-up all at once before the
+// services start; at reload while the running configuration keeps serving,
+// the new one being applied when every validator has answered or timed out.
+// A SIGHUP during that wait is remembered: one more reload follows as soon
+// as the pending one is applied, however many SIGHUPs arrived.
 
 import Glibc
 import CSystem
@@ -60,6 +65,9 @@ let pidLock = takeLock(pidPath, owner: nil)
 let dataLock = takeLock(configuration.settings.dataDirectory + "/master.lock",
                         owner: configuration.settings.mailOwner)
 if debugMode { Debugger.run(configuration.settings, command: configuration.main) }
+// Only now, with the locks held: a second master started by mistake runs no
+// plugin code before it stops on the lock.
+configuration.applyValidation(PluginValidator.validateNow(configuration.pluginPaths))
 configuration.logNotices()
 
 let loop = EventLoop()
@@ -67,6 +75,10 @@ let master = Master(loop: loop, configuration: configuration,
                     flags: ChildFlags(debug: options.foreground, verbose: verbose),
                     initMode: options.initMode)
 master.startAll(configuration)
+/// The reload waiting for its plugin validators, and whether another SIGHUP came meanwhile.
+var pendingValidation: ValidationBatch?
+var reloadAgain = false
+master.otherChildReaped = { pendingValidation?.childReaped($0) }
 _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reload: reload,
     reap: { master.reapChildren() },
@@ -77,6 +89,7 @@ if let monitorFD { InitMonitor.signalReady(monitorFD) }
 if let seconds = options.exitAfter {
     loop.after(Double(seconds)) {
         MasterLog.info("master exit time has arrived")
+        pendingValidation?.cancel()
         exit(0)
     }
 }
@@ -145,8 +158,15 @@ func applyLogging(_ settings: MasterSettings) {
 // MARK: signal work
 
 func reload() {
+    if pendingValidation != nil {
+        if !reloadAgain {
+            MasterLog.info("reload requested while plugins are validated: reloading again once the pending reload is applied")
+        }
+        reloadAgain = true
+        return
+    }
     MasterLog.info("reload -- version \(configuration.settings.version), configuration \(configDirectory)")
-    let next: Configuration
+    var next: Configuration
     do {
         next = try Configuration.load(configDirectory: configDirectory, frozen: configuration.frozen)
     } catch {
@@ -155,11 +175,25 @@ func reload() {
         MasterLog.error("reload failed: keeping the running configuration")
         return
     }
+    let plugins = next.pluginPaths
+    if plugins.isEmpty { return applyReload(next) }
+    pendingValidation = PluginValidator.start(plugins, loop: loop) { results in
+        pendingValidation = nil
+        next.applyValidation(results)
+        applyReload(next)
+    }
+}
+
+func applyReload(_ next: Configuration) {
     next.logNotices()
     configuration = next
     MasterEnvironment.apply(next.settings)
     master.apply(next)
     applyLogging(next.settings)
+    if reloadAgain {
+        reloadAgain = false
+        reload()
+    }
 }
 
 func terminate(_ signo: Int32) -> Never {
@@ -167,6 +201,7 @@ func terminate(_ signo: Int32) -> Never {
     _ = cs_signal_ignore(SIGTERM)
     MasterLog.bypassPostlog()
     MasterLog.info("terminating on signal \(signo)")
+    pendingValidation?.cancel()
     master.terminateChildren()
     _ = cs_signal_default(signo)
     raise(signo)

@@ -47,9 +47,15 @@ extension PrivateInstance {
     /// Compiles Fixtures/<name>.c into DIR/libexec/<name>.so, root-owned, 0755.
     @discardableResult
     func installFixture(_ name: String, as installed: String? = nil) throws -> String {
-        let out = libexec + "/" + (installed ?? name) + ".so"
-        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude,
-                                              "-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
+        try buildFixture(name, to: libexec + "/" + (installed ?? name) + ".so")
+    }
+
+    /// Compiles Fixtures/<name>.c into any file (root-owned, 0755), with
+    /// extra `-D` definitions such as a directory the fixture reports into.
+    @discardableResult
+    func buildFixture(_ name: String, to out: String, defines: [String] = []) throws -> String {
+        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude]
+                               + defines.map { "-D" + $0 } + ["-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
         guard r.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(r.output)") }
         chown(out, 0, 0)
         chmod(out, 0o755)
