@@ -54,8 +54,9 @@ enum PluginValidator {
     /// The descriptor the report is written to in the child.
     static let reportFD: Int32 = 3
 
+    /// Runs in the child of cs_fork(), which has given it default signal
+    /// actions: a fault in plugin code ends only this process.
     static func runChild(path: String, reportPipe: Int32) -> Never {
-        resetChildSignals()
         keepOnlyReportPipe(reportPipe)
         let lines: [String]
         switch PluginLoader.loadChecked(path) {
@@ -253,13 +254,5 @@ final class ValidationBatch {
         }
         kill(child.pid, SIGKILL)
         if loop == nil { _ = waitpid(child.pid, &status, 0) }
-    }
-}
-
-/// Children must not run the master's handlers: a fault in plugin code
-/// would otherwise terminate the master's whole process group.
-func resetChildSignals() {
-    for signo in [SIGHUP, SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE] {
-        _ = cs_signal_default(signo)
     }
 }

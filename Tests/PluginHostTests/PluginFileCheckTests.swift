@@ -38,23 +38,23 @@ final class PluginFileCheckTests: PluginTestCase {
         return path
     }
 
+    /// DIR/plugins/fxla.la naming DIR/lib/libfxla.so.0 (single_echo, of the
+    /// given mode); returns the plugin directory and the library.
+    func installArchive(_ inst: PrivateInstance, libraryMode: mode_t) throws -> (plugins: String, library: String) {
+        let plugins = try makeDirectory(inst, "plugins")
+        let lib = try makeDirectory(inst, "lib")
+        let library = try inst.buildFixture("single_echo", to: lib + "/libfxla.so.0")
+        chmod(library, libraryMode)
+        try writeLibtoolArchive(plugins + "/fxla.la", dlname: "libfxla.so.0", libdir: lib)
+        return (plugins, library)
+    }
+
     /// Replaces `path` with a fresh build of single_echo of the given mode
     /// (a new file renamed into place, as an installer would).
     func replace(_ inst: PrivateInstance, _ path: String, mode: mode_t) throws {
         let fresh = try inst.buildFixture("single_echo", to: path + ".new")
         chmod(fresh, mode)
         guard rename(fresh, path) == 0 else { throw HarnessError("rename \(fresh): \(errno)") }
-    }
-
-    func assertEchoes(_ inst: PrivateInstance, _ service: String, file: StaticString = #filePath, line: UInt = #line) {
-        var served = ""
-        waitUntil(timeout: 15, interval: 0.3) {
-            guard let fd = UnixSocket.connect(inst.socket(service)) else { return false }
-            defer { close(fd) }
-            served = Wire.exchange(fd, "ping\n")
-            return served == "ping\n"
-        }
-        XCTAssertEqual(served, "ping\n", "\(service) does not serve", file: file, line: line)
     }
 
     /// Connects once and returns what the service answered within 5 seconds
@@ -70,11 +70,7 @@ final class PluginFileCheckTests: PluginTestCase {
 
     func testArchiveNamingAWritableLibraryIsRefusedAtValidation() throws {
         let inst = try makeInstance()
-        let plugins = try makeDirectory(inst, "plugins")
-        let lib = try makeDirectory(inst, "lib")
-        let library = try inst.buildFixture("single_echo", to: lib + "/libfxla.so.0")
-        chmod(library, 0o775)
-        try writeLibtoolArchive(plugins + "/fxla.la", dlname: "libfxla.so.0", libdir: lib)
+        let (plugins, library) = try installArchive(inst, libraryMode: 0o775)
         try inst.appendMainCf("plugin_directory = \(plugins)")
         try inst.appendMasterCf("fxla unix - n n - - fxla")
         try inst.start()
@@ -108,10 +104,7 @@ final class PluginFileCheckTests: PluginTestCase {
 
     func testPluginMadeWritableAfterValidationIsRefusedByTheNextWorker() throws {
         let inst = try makeInstance()
-        let plugins = try makeDirectory(inst, "plugins")
-        let lib = try makeDirectory(inst, "lib")
-        let library = try inst.buildFixture("single_echo", to: lib + "/libfxla.so.0")
-        try writeLibtoolArchive(plugins + "/fxla.la", dlname: "libfxla.so.0", libdir: lib)
+        let (plugins, library) = try installArchive(inst, libraryMode: 0o755)
         let plain = try inst.buildFixture("single_echo", to: plugins + "/fxso.so")
         try inst.appendMainCf("plugin_directory = \(plugins)\nservice_throttle_time = 1s")
         try inst.appendMasterCf("""
@@ -149,11 +142,7 @@ final class PluginFileCheckTests: PluginTestCase {
 
     func testExecutableModeChecksTheFileItLoads() throws {
         let inst = try makeInstance()
-        let plugins = try makeDirectory(inst, "plugins")
-        let lib = try makeDirectory(inst, "lib")
-        let library = try inst.buildFixture("single_echo", to: lib + "/libfxla.so.0")
-        chmod(library, 0o775)
-        try writeLibtoolArchive(plugins + "/fxla.la", dlname: "libfxla.so.0", libdir: lib)
+        let (plugins, library) = try installArchive(inst, libraryMode: 0o775)
         let plain = try inst.buildFixture("single_echo", to: plugins + "/fxso.so")
         chmod(plain, 0o775)
         // A copy of our master named after the command runs as a daemon.

@@ -41,6 +41,19 @@ class PluginTestCase: InstanceTestCase {
         try super.setUpWithError()
         try PluginEnv.requirements()
     }
+
+    /// Asserts that the unix service `service` (an echo fixture) serves
+    /// within 15 seconds, reconnecting while it is not there yet.
+    func assertEchoes(_ inst: PrivateInstance, _ service: String, file: StaticString = #filePath, line: UInt = #line) {
+        var served = ""
+        waitUntil(timeout: 15, interval: 0.3) {
+            guard let fd = UnixSocket.connect(inst.socket(service)) else { return false }
+            defer { close(fd) }
+            served = Wire.exchange(fd, "ping\n")
+            return served == "ping\n"
+        }
+        XCTAssertEqual(served, "ping\n", "\(service) does not serve", file: file, line: line)
+    }
 }
 
 extension PrivateInstance {

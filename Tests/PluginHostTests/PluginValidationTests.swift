@@ -118,26 +118,39 @@ final class PluginValidationTests: PluginTestCase {
 
     // MARK: reload
 
-    func testReloadKeepsServingWhileAPluginValidates() throws {
+    /// A running instance with the probe plugin as fxprobe and a stock smtpd
+    /// on a port that has had no client yet (its first client needs a spawn
+    /// by the master); fxlate (single_echo) is added to master.cf for the
+    /// next reload. Returns the instance and that smtpd's port.
+    func startProbeInstance() throws -> (PrivateInstance, Int) {
         let inst = try makeInstance()
         try installProbe(inst, "fxprobe")
         try inst.installFixture("single_echo")
         let port = try Net.freePort()
-        // A stock smtpd that has had no client yet: its first client needs a
-        // spawn by the master.
         try inst.appendMasterCf("""
             127.0.0.1:\(port) inet n - n - - smtpd
             fxprobe unix - n n - - fxprobe
             """)
         try inst.start()
         XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", timeout: 15))
-
         try inst.appendMasterCf("fxlate unix - n n - - single_echo")
-        try setProbeSleep(inst, seconds: 4)
-        let before = try probeRecords(inst).count
+        return (inst, port)
+    }
+
+    /// Reloads with the probe's constructor sleeping `probeSleep` seconds;
+    /// returns the log mark from just before the reload.
+    func reload(_ inst: PrivateInstance, probeSleep: Int) throws -> Int {
+        try setProbeSleep(inst, seconds: probeSleep)
         let mark = inst.logMark()
         XCTAssertEqual(try inst.postfix("reload").status, 0)
         XCTAssertNotNil(inst.waitForLog("reload -- version", since: mark, timeout: 15))
+        return mark
+    }
+
+    func testReloadKeepsServingWhileAPluginValidates() throws {
+        let (inst, port) = try startProbeInstance()
+        let before = try probeRecords(inst).count
+        let mark = try reload(inst, probeSleep: 4)
         usleep(1_000_000)
 
         let (connected, banner) = try timedBanner(port: port)
@@ -156,31 +169,12 @@ final class PluginValidationTests: PluginTestCase {
 
         // Once the validator has answered, the new configuration is in force.
         XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", since: mark, timeout: 15))
-        var fd: Int32?
-        XCTAssertTrue(waitUntil(timeout: 10) { fd = UnixSocket.connect(inst.socket("fxlate")); return fd != nil })
-        if let fd {
-            XCTAssertEqual(Wire.exchange(fd, "late\n"), "late\n")
-            close(fd)
-        }
+        assertEchoes(inst, "fxlate")
     }
 
     func testHangingValidatorIsKilledAtTheTimeoutAndTheRestApplied() throws {
-        let inst = try makeInstance()
-        try installProbe(inst, "fxprobe")
-        try inst.installFixture("single_echo")
-        let port = try Net.freePort()
-        try inst.appendMasterCf("""
-            127.0.0.1:\(port) inet n - n - - smtpd
-            fxprobe unix - n n - - fxprobe
-            """)
-        try inst.start()
-        XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", timeout: 15))
-
-        try inst.appendMasterCf("fxlate unix - n n - - single_echo")
-        try setProbeSleep(inst, seconds: 60)
-        let mark = inst.logMark()
-        XCTAssertEqual(try inst.postfix("reload").status, 0)
-        XCTAssertNotNil(inst.waitForLog("reload -- version", since: mark, timeout: 15))
+        let (inst, port) = try startProbeInstance()
+        let mark = try reload(inst, probeSleep: 60)
         // The validator: the master's child still named "master".
         var validators: [pid_t] = []
         waitUntil(timeout: 5) {
@@ -188,19 +182,12 @@ final class PluginValidationTests: PluginTestCase {
             return !validators.isEmpty
         }
         XCTAssertEqual(validators.count, 1, "one validating child: \(validators)")
-        // A first client of this smtpd needs a spawn by the master.
         XCTAssertNotNil(Net.banner(port: port, timeout: 3), "smtpd serves while a validator hangs")
 
         let path = inst.libexec + "/fxprobe.so"
         XCTAssertNotNil(inst.waitForLog(Expected.refused(path, "validation timed out"), since: mark, timeout: 20))
         XCTAssertNotNil(inst.waitForLog("service \"fxprobe\" (private/fxprobe) disabled", since: mark, timeout: 5))
-        var fd: Int32?
-        XCTAssertTrue(waitUntil(timeout: 10) { fd = UnixSocket.connect(inst.socket("fxlate")); return fd != nil },
-                      "the rest of the new configuration is applied after the timeout")
-        if let fd {
-            XCTAssertEqual(Wire.exchange(fd, "late\n"), "late\n")
-            close(fd)
-        }
+        assertEchoes(inst, "fxlate")
         // Killed and reaped: no process, not even a zombie.
         XCTAssertTrue(waitUntil(timeout: 10) { validators.allSatisfy { Proc.info($0) == nil } },
                       "validator left behind: \(validators.map { Proc.info($0)?.state ?? "-" })")
@@ -208,29 +195,14 @@ final class PluginValidationTests: PluginTestCase {
     }
 
     func testReloadDuringValidationIsAppliedAfterIt() throws {
-        let inst = try makeInstance()
-        try installProbe(inst, "fxprobe")
-        try inst.installFixture("single_echo")
-        try inst.appendMasterCf("fxprobe unix - n n - - fxprobe")
-        try inst.start()
-        XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", timeout: 15))
-
-        try setProbeSleep(inst, seconds: 3)
-        let mark = inst.logMark()
-        XCTAssertEqual(try inst.postfix("reload").status, 0)
-        XCTAssertNotNil(inst.waitForLog("reload -- version", since: mark, timeout: 15))
+        let (inst, _) = try startProbeInstance()
+        let mark = try reload(inst, probeSleep: 3)
         try inst.appendMasterCf("fxsecond unix - n n - - single_echo")
         XCTAssertEqual(try inst.postfix("reload").status, 0)
         XCTAssertNotNil(inst.waitForLog("reload requested while plugins are validated", since: mark, timeout: 5))
         try setProbeSleep(inst, seconds: 0)
 
-        var fd: Int32?
-        XCTAssertTrue(waitUntil(timeout: 20) { fd = UnixSocket.connect(inst.socket("fxsecond")); return fd != nil },
-                      "the second reload was not applied")
-        if let fd {
-            XCTAssertEqual(Wire.exchange(fd, "second\n"), "second\n")
-            close(fd)
-        }
+        assertEchoes(inst, "fxsecond")
         // Log lines travel through postlogd: wait for them.
         for line in ["reload -- version", "command fxprobe resolves to plugin"] {
             var count = 0
@@ -245,25 +217,16 @@ final class PluginValidationTests: PluginTestCase {
     // MARK: descriptors
 
     func testValidatorSeesOnlyItsReportPipeAndStdio() throws {
-        let inst = try makeInstance()
-        let plugin = try installProbe(inst, "fxprobe")
-        let port = try Net.freePort()
-        try inst.appendMasterCf("""
-            127.0.0.1:\(port) inet n - n - - single_echo
-            fxprobe unix - n n - - fxprobe
-            """)
-        try inst.installFixture("single_echo")
-        try inst.start()
-        XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", timeout: 15))
-        let mark = inst.logMark()
-        XCTAssertEqual(try inst.postfix("reload").status, 0)
+        let (inst, _) = try startProbeInstance()
+        let mark = try reload(inst, probeSleep: 0)
         XCTAssertNotNil(inst.waitForLog("command fxprobe resolves to plugin", since: mark, timeout: 15))
 
         // No client ever reached fxprobe: every record is a validator's, one
-        // at start-up, one at reload.
-        // (`postfix start` and `reload` also run `master -t`, which must load no plugin.)
+        // at start-up, one at reload. (`postfix start` and `reload` also run
+        // `master -t`, which must load no plugin.)
         let records = try waitForProbeRecords(inst, count: 2, timeout: 10)
         XCTAssertEqual(records.count, 2, "one validation at start-up, one at reload: \(records.map(\.pid))")
+        let plugin = inst.libexec + "/fxprobe.so"
         for record in records {
             let beyondStdio = record.descriptors.filter { $0.key > 2 }
             let pipes = beyondStdio.filter { $0.value.hasPrefix("pipe:") }
