@@ -5,10 +5,12 @@
 // report pipe, as descriptor 3: every master descriptor (listeners, status
 // channels, epoll, signal and flow pipes, lock files, log sockets) is closed.
 // It then loads the plugin exactly as a worker does (PluginLoader.loadChecked:
-// file checks, then ABI checks), writes the result as text lines and exits.
-// Whatever the plugin does while loading (crash, hang, exit) ends only that
-// child. The children of one batch run at once under one deadline: a child
-// that has not reported by then is refused and killed.
+// file checks, then ABI checks; the plugin file it loads through is the one
+// other descriptor open while constructors run), writes the result as text
+// lines and exits. Whatever the plugin does while loading (crash, hang, exit)
+// ends only that child. The children of one batch run at once under one
+// deadline: a child still running then is killed, and refused unless it had
+// already written its report.
 //
 // At start-up the master waits for a batch (`validateNow`: at most one
 // timeout in all, however many plugins). At reload the batch runs on the
