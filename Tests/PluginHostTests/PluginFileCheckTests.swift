@@ -100,6 +100,24 @@ final class PluginFileCheckTests: PluginTestCase {
         XCTAssertNil(UnixSocket.connect(inst.socket("fxlink")).map { close($0) }, "a refused plugin must not listen")
     }
 
+    func testMissingArchiveTargetAndNonRegularFileAreRefusedWithTheirReasons() throws {
+        let inst = try makeInstance()
+        let plugins = try makeDirectory(inst, "plugins")
+        try writeLibtoolArchive(plugins + "/fxgone.la", dlname: "libgone.so.0", libdir: inst.dir + "/nolib")
+        XCTAssertEqual(mkfifo(plugins + "/fxfifo.so", 0o644), 0)
+        try inst.appendMainCf("plugin_directory = \(plugins)")
+        try inst.appendMasterCf("""
+            fxgone unix - n n - - fxgone
+            fxfifo unix - n n - - fxfifo
+            """)
+        try inst.start()
+        let missing = "\(plugins)/fxgone.la names libgone.so.0, which is not at \(inst.dir)/nolib/libgone.so.0 or \(plugins)/libgone.so.0"
+        XCTAssertNotNil(inst.waitForLog(Expected.refused(plugins + "/fxgone.la", missing), timeout: 15))
+        // Opened without blocking, and refused for what it is (not after a validation timeout).
+        XCTAssertNotNil(inst.waitForLog(Expected.refused(plugins + "/fxfifo.so", plugins + "/fxfifo.so is not a regular file"),
+                                        timeout: 15))
+    }
+
     // MARK: workers
 
     func testPluginMadeWritableAfterValidationIsRefusedByTheNextWorker() throws {
