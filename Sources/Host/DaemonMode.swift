@@ -57,9 +57,23 @@ enum DaemonMode {
         let generation = getenv("GENERATION").flatMap { UInt32(String(cString: $0), radix: 8) } ?? 0
         let stress = split.overrides.last { $0.0 == "stress" }?.1 == "yes"
         let spec = PluginWorkerSpec(entry: entry, path: pluginPath, main: main, settings: settings,
-                                    generation: generation, stressActive: stress)
+                                    generation: generation, stressActive: stress,
+                                    inetServices: inetServices(main, configDirectory: configDirectory))
         let listeners = (0..<command.socketCount).map { Spawner.firstListenFD + Int32($0) }
         PluginWorker.run(spec, descriptors: ChildDescriptors(flowRead: 3, flowWrite: 4, status: 5, listeners: listeners))
+    }
+
+    /// master.cf's inet services for send_trigger, read before any chroot.
+    /// A master.cf this process cannot read costs only those triggers: the
+    /// master that started us has validated it.
+    private static func inetServices(_ main: MainConfig, configDirectory: String) -> [String: [ResolvedAddress]] {
+        do {
+            let options = try MasterParseOptions(main: main)
+            return try MasterConfig.load(configDirectory: configDirectory, options: options).inetServicesByName
+        } catch {
+            MasterLog.warning("cannot read \(configDirectory)/master.cf: \(error) -- send_trigger reaches unix and fifo services only")
+            return [:]
+        }
     }
 
     /// The file to load: a named .so or .la as given, else a base name

@@ -50,20 +50,12 @@ final class Master {
     /// Starts every service of a freshly parsed master.cf. At start-up a
     /// service that cannot listen is fatal, as for the stock master.
     func startAll(_ configuration: Configuration) {
-        inetServices = Master.inetServices(configuration)
+        inetServices = configuration.services.inetServicesByName
         for entry in configuration.services.entries {
             if let failure = startService(entry, program: program(for: entry, in: configuration)) {
                 MasterLog.fatal(failure)
             }
         }
-    }
-
-    private static func inetServices(_ configuration: Configuration) -> [String: [ResolvedAddress]] {
-        var table: [String: [ResolvedAddress]] = [:]
-        for entry in configuration.services.entries where entry.type == .inet {
-            table[entry.name] = entry.addresses
-        }
-        return table
     }
 
     /// What a service runs: its resolved plugin, else the executable in daemon_directory.
@@ -362,7 +354,7 @@ final class Master {
 
     /// Replaces the running configuration with an already validated one.
     func apply(_ configuration: Configuration) {
-        inetServices = Master.inetServices(configuration)
+        inetServices = configuration.services.inetServicesByName
         settings = configuration.settings
         main = configuration.main
         childEnvironment = MasterEnvironment.current()

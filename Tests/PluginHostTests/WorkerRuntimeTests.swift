@@ -59,6 +59,27 @@ final class WorkerRuntimeTests: PluginTestCase {
                                         since: mark, timeout: 5))
     }
 
+    /// In executable mode (a copy of our master exec'd as a daemon) the
+    /// worker reads master.cf itself, so inet names reach their service too.
+    func testSendTriggerInExecutableModeReachesInetServices() throws {
+        let inst = try makeInstance()
+        let forwarder = try inst.installFixture("trigger_forward", as: "fwdplugin")
+        try inst.installFixture("trigger_append")
+        let daemon = inst.libexec + "/fwddaemon"
+        XCTAssertEqual(try runCommand("/bin/cp", [inst.libexec + "/master", daemon]).status, 0)
+        chmod(daemon, 0o755)
+        let port = try Net.freePort()
+        let out = inst.dir + "/trigger.out"
+        try inst.appendMasterCf("""
+            fwd unix - n n - 1 fwddaemon -o mailhost_plugin=\(forwarder)
+            127.0.0.1:\(port) inet n n n - 1 trigger_append -o fixture_trigger_file=\(out)
+            """)
+        try inst.start()
+        XCTAssertEqual(try forward(inst, "127.0.0.1:\(port)", "exec-inet"), "0\n")
+        XCTAssertTrue(waitUntil(timeout: 10) { ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("exec-inet") },
+                      "exec-inet not delivered")
+    }
+
     /// A plugin that requires a capability its model does not offer is
     /// refused at validation, naming both sides.
     func testRequiredCapabilitiesAreEnforcedPerModel() throws {
