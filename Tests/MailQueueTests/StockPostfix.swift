@@ -187,7 +187,8 @@ final class SMTPSession {
             guard let chunk = Net.readLine(fd: fd, timeout: 30), !chunk.isEmpty else {
                 throw HarnessError("SMTP: no reply to \(line ?? "(banner)"); got \(reply)")
             }
-            reply += chunk
+            // "\r\n" is one Character in Swift: compare lines without it.
+            reply += chunk.replacingOccurrences(of: "\r\n", with: "\n")
             // Done when the last complete line is "ddd " (not "ddd-").
             let lines = reply.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             if reply.hasSuffix("\n"), let last = lines.last, last.count >= 4, last[last.index(last.startIndex, offsetBy: 3)] == " " {
