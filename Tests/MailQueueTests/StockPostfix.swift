@@ -198,3 +198,23 @@ final class SMTPSession {
         }
     }
 }
+
+/// One stock instance shared by the tests of a class: made on first use
+/// (a failure is reported by every test that asks), destroyed in the
+/// class's tearDown.
+final class SharedStockInstance: @unchecked Sendable {
+    private var made: Result<StockQueueInstance, Error>?
+    private let make: () throws -> StockQueueInstance
+
+    init(_ make: @escaping () throws -> StockQueueInstance) { self.make = make }
+
+    func get() throws -> StockQueueInstance {
+        if made == nil { made = Result { try make() } }
+        return try made!.get()
+    }
+
+    func destroy() {
+        if case .success(let s)? = made { s.destroy() }
+        made = nil
+    }
+}

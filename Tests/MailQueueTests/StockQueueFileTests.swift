@@ -14,26 +14,18 @@ final class StockQueueFileTests: XCTestCase {
     /// One instance for the class: no queue manager, a delay warning time
     /// (W records) and an unreachable non-SMTP milter with "accept", which
     /// makes cleanup leave its dummy pointer records in sendmail mail.
-    nonisolated(unsafe) static var shared: Result<StockQueueInstance, Error>?
-
-    var stock: StockQueueInstance {
-        get throws {
-            if StockQueueFileTests.shared == nil {
-                StockQueueFileTests.shared = Result {
-                    try StockQueueInstance(parameters: [
-                        "delay_warning_time": "4h",
-                        "non_smtpd_milters": "inet:127.0.0.1:9",
-                        "milter_default_action": "accept",
-                    ])
-                }
-            }
-            return try StockQueueFileTests.shared!.get()
-        }
+    static let shared = SharedStockInstance {
+        try StockQueueInstance(parameters: [
+            "delay_warning_time": "4h",
+            "non_smtpd_milters": "inet:127.0.0.1:9",
+            "milter_default_action": "accept",
+        ])
     }
 
+    var stock: StockQueueInstance { get throws { try Self.shared.get() } }
+
     override class func tearDown() {
-        if case .success(let s)? = shared { s.destroy() }
-        shared = nil
+        shared.destroy()
         super.tearDown()
     }
 
