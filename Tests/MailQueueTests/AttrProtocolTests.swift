@@ -186,17 +186,20 @@ final class ScriptedPeer: @unchecked Sendable {
         }
     }
 
-    init(_ script: @escaping @Sendable (Int32) -> Void) throws {
-        path = NSTemporaryDirectory() + "mq-peer-\(getpid())-\(UUID().uuidString.prefix(8))"
+    /// Listens on `path` (default: a new temporary name), mode 0666.
+    init(path: String? = nil, _ script: @escaping @Sendable (Int32) -> Void) throws {
+        self.path = path ?? NSTemporaryDirectory() + "mq-peer-\(getpid())-\(UUID().uuidString.prefix(8))"
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
+        let bytes = Array(self.path.utf8)
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard r == 0, listen(listener, 4) == 0 else { throw HarnessError("cannot listen on \(path): \(errno)") }
+        guard r == 0, chmod(self.path, 0o666) == 0, listen(listener, 4) == 0 else {
+            throw HarnessError("cannot listen on \(self.path): \(errno)")
+        }
         let fd = listener
         let flag = done
         Thread {

@@ -59,18 +59,18 @@ enum StockBinaries {
     }
 }
 
-/// A stock Postfix instance without a queue manager: submitted mail stays
-/// in incoming/ as cleanup committed it.
+/// A stock Postfix instance, by default without a queue manager: submitted
+/// mail stays in incoming/ as cleanup committed it.
 final class StockQueueInstance {
     let instance: PrivateInstance
 
-    init(parameters: [String: String]) throws {
+    init(parameters: [String: String], keepQueueManager: Bool = false) throws {
         try TestEnv.requirements()
         try StockBinaries.verify()
         instance = try PrivateInstance(master: TestEnv.stockMaster)
         do {
             try StockBinaries.verify(instance: instance)
-            try instance.removeMasterCfLines(startingWith: "qmgr ")
+            if !keepQueueManager { try instance.removeMasterCfLines(startingWith: "qmgr ") }
             if !parameters.isEmpty { try postconf(parameters) }
             try instance.start()
         } catch {
@@ -118,12 +118,15 @@ final class StockQueueInstance {
         return path
     }
 
+    /// Submits with stock sendmail(1) without waiting for a queue file.
+    func submit(_ args: [String], message: String) throws {
+        let r = try runCommand("/usr/sbin/sendmail", ["-C", etc] + args, env: ["MAIL_CONFIG": etc], stdin: message)
+        guard r.status == 0 else { throw HarnessError("sendmail \(args) failed (\(r.status)): \(r.output)") }
+    }
+
     /// Submits with stock sendmail(1); returns the new queue file's path.
     func sendmail(_ args: [String], message: String) throws -> String {
-        try newQueueFile("sendmail \(args)") {
-            let r = try runCommand("/usr/sbin/sendmail", ["-C", etc] + args, env: ["MAIL_CONFIG": etc], stdin: message)
-            guard r.status == 0 else { throw HarnessError("sendmail \(args) failed (\(r.status)): \(r.output)") }
-        }
+        try newQueueFile("sendmail \(args)") { try submit(args, message: message) }
     }
 
     /// Submits over SMTP to the instance's stock smtpd; `commands` are sent
