@@ -89,6 +89,18 @@ final class StockQueueInstance {
         guard r.status == 0 else { throw HarnessError("postconf -e failed: \(r.output)") }
     }
 
+    /// postconf -e, then `postfix reload`, then waits until the daemons that
+    /// were running (and read the old main.cf) are gone.
+    func reconfigure(_ parameters: [String: String]) throws {
+        try postconf(parameters)
+        let old = Set(instance.children().filter { !Proc.cmdline($0).joined(separator: " ").contains("qmgr") })
+        let r = try instance.postfix("reload")
+        guard r.status == 0 else { throw HarnessError("postfix reload failed: \(r.output)") }
+        guard waitUntil(timeout: 30, { old.allSatisfy { !Proc.isAlive($0) } }) else {
+            throw HarnessError("daemons of the old configuration still running after reload: \(old.filter(Proc.isAlive))")
+        }
+    }
+
     /// Committed (mode 0700) regular files under incoming/, relative to the queue directory.
     func committedFiles() -> Set<String> {
         var out = Set<String>()

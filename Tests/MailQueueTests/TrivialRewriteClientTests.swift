@@ -24,8 +24,7 @@ final class TrivialRewriteClientTests: XCTestCase {
                 .write(toFile: table, atomically: true, encoding: .utf8)
             let r = try runCommand("/usr/sbin/postmap", ["-c", stock.etc, "hash:" + table])
             guard r.status == 0 else { throw HarnessError("postmap failed: \(r.output)") }
-            try stock.postconf(["transport_maps": "hash:" + table])
-            _ = try stock.instance.postfix("reload")
+            try stock.reconfigure(["transport_maps": "hash:" + table])
         } catch {
             stock.destroy()
             throw error
