@@ -117,6 +117,25 @@ public struct DSN: Equatable, Sendable {
     }
 }
 
+extension MessageOrigin {
+    /// In the order of the delivery request.
+    var items: [AttrItem] {
+        [.string("log_client_name", clientName), .string("log_client_address", clientAddress),
+         .string("log_client_port", clientPort), .string("log_protocol_name", clientProtocol),
+         .string("log_helo_name", clientHelo), .string("sasl_method", saslMethod),
+         .string("sasl_username", saslUsername), .string("sasl_sender", saslSender),
+         .string("log_ident", logIdent), .string("rewrite_context", rewriteContext)]
+    }
+
+    static func scan(_ s: inout AttrScanner) throws(AttrError) -> MessageOrigin {
+        MessageOrigin(clientName: try s.string("log_client_name"), clientAddress: try s.string("log_client_address"),
+                      clientPort: try s.string("log_client_port"), clientProtocol: try s.string("log_protocol_name"),
+                      clientHelo: try s.string("log_helo_name"), saslMethod: try s.string("sasl_method"),
+                      saslUsername: try s.string("sasl_username"), saslSender: try s.string("sasl_sender"),
+                      logIdent: try s.string("log_ident"), rewriteContext: try s.string("rewrite_context"))
+    }
+}
+
 extension QueuedRecipient {
     /// rcpt_print's attributes.
     var items: [AttrItem] {
@@ -151,16 +170,7 @@ public struct DeliveryRequest: Equatable, Sendable {
     public var envelopeID: ByteString = .empty
     public var dsnRet: Int = 0
     public var stats: MessageStats
-    public var clientName: ByteString = .empty
-    public var clientAddress: ByteString = .empty
-    public var clientPort: ByteString = .empty
-    public var clientProtocol: ByteString = .empty
-    public var clientHelo: ByteString = .empty
-    public var saslMethod: ByteString = .empty
-    public var saslUsername: ByteString = .empty
-    public var saslSender: ByteString = .empty
-    public var logIdent: ByteString = .empty
-    public var rewriteContext: ByteString = "local"
+    public var origin = MessageOrigin()
     public var recipients: [QueuedRecipient]
 
     public init(flags: Int = DeliveryFlags.default, queueName: ByteString = "active", queueID: ByteString,
@@ -193,16 +203,7 @@ public struct DeliveryRequest: Equatable, Sendable {
         smtputf8 = envelope.size?.smtputf8 ?? 0
         envelopeID = envelope.envelopeID
         dsnRet = envelope.dsnRet
-        clientName = envelope.clientName
-        clientAddress = envelope.clientAddress
-        clientPort = envelope.clientPort
-        clientProtocol = envelope.clientProtocol
-        clientHelo = envelope.clientHelo
-        saslMethod = envelope.saslMethod
-        saslUsername = envelope.saslUsername
-        saslSender = envelope.saslSender
-        logIdent = envelope.logIdent
-        rewriteContext = envelope.rewriteContext
+        origin = envelope.origin
     }
 
     /// The main list.
@@ -210,13 +211,8 @@ public struct DeliveryRequest: Equatable, Sendable {
         AttrList([.int("flags", flags), .string("queue_name", queueName), .string("queue_id", queueID),
                   .long("offset", dataOffset), .long("size", contentLength), .string("nexthop", nexthop),
                   .string("encoding", encoding), .int("smtputf8", smtputf8), .string("sender", sender),
-                  .string("envelope_id", envelopeID), .int("ret_flags", dsnRet), .data("time", stats.bytes),
-                  .string("log_client_name", clientName), .string("log_client_address", clientAddress),
-                  .string("log_client_port", clientPort), .string("log_protocol_name", clientProtocol),
-                  .string("log_helo_name", clientHelo), .string("sasl_method", saslMethod),
-                  .string("sasl_username", saslUsername), .string("sasl_sender", saslSender),
-                  .string("log_ident", logIdent), .string("rewrite_context", rewriteContext),
-                  .int("recipient_count", recipients.count)])
+                  .string("envelope_id", envelopeID), .int("ret_flags", dsnRet), .data("time", stats.bytes)]
+                 + origin.items + [.int("recipient_count", recipients.count)])
     }
 
     /// Everything the agent reads: the main list, then one list per recipient.
@@ -244,16 +240,7 @@ public struct DeliveryRequest: Equatable, Sendable {
         r.smtputf8 = smtputf8
         r.envelopeID = envelopeID
         r.dsnRet = dsnRet
-        r.clientName = try s.string("log_client_name")
-        r.clientAddress = try s.string("log_client_address")
-        r.clientPort = try s.string("log_client_port")
-        r.clientProtocol = try s.string("log_protocol_name")
-        r.clientHelo = try s.string("log_helo_name")
-        r.saslMethod = try s.string("sasl_method")
-        r.saslUsername = try s.string("sasl_username")
-        r.saslSender = try s.string("sasl_sender")
-        r.logIdent = try s.string("log_ident")
-        r.rewriteContext = try s.string("rewrite_context")
+        r.origin = try MessageOrigin.scan(&s)
         let count = try s.signedInt("recipient_count")
         try s.finish()
         guard count > 0 else {

@@ -102,6 +102,45 @@ public struct Envelope: Equatable, Sendable {
     public var saslSender: ByteString { sasl.sender ?? .empty }
     public var logIdent: ByteString { recordedLogIdent ?? .empty }
     public var rewriteContext: ByteString { recordedRewriteContext ?? "local" }
+
+    /// Where the message came from, as delivery requests pass it on.
+    public var origin: MessageOrigin {
+        MessageOrigin(clientName: clientName, clientAddress: clientAddress, clientPort: clientPort,
+                      clientProtocol: clientProtocol, clientHelo: clientHelo, saslMethod: saslMethod,
+                      saslUsername: saslUsername, saslSender: saslSender, logIdent: logIdent,
+                      rewriteContext: rewriteContext)
+    }
+}
+
+/// The client, SASL and logging attributes of a message: recorded in the
+/// queue file by cleanup, sent on to delivery agents for their logs.
+public struct MessageOrigin: Equatable, Sendable {
+    public var clientName: ByteString = .empty
+    public var clientAddress: ByteString = .empty
+    public var clientPort: ByteString = .empty
+    public var clientProtocol: ByteString = .empty
+    public var clientHelo: ByteString = .empty
+    public var saslMethod: ByteString = .empty
+    public var saslUsername: ByteString = .empty
+    public var saslSender: ByteString = .empty
+    public var logIdent: ByteString = .empty
+    public var rewriteContext: ByteString = "local"
+
+    public init(clientName: ByteString = .empty, clientAddress: ByteString = .empty, clientPort: ByteString = .empty,
+                clientProtocol: ByteString = .empty, clientHelo: ByteString = .empty, saslMethod: ByteString = .empty,
+                saslUsername: ByteString = .empty, saslSender: ByteString = .empty, logIdent: ByteString = .empty,
+                rewriteContext: ByteString = "local") {
+        self.clientName = clientName
+        self.clientAddress = clientAddress
+        self.clientPort = clientPort
+        self.clientProtocol = clientProtocol
+        self.clientHelo = clientHelo
+        self.saslMethod = saslMethod
+        self.saslUsername = saslUsername
+        self.saslSender = saslSender
+        self.logIdent = logIdent
+        self.rewriteContext = rewriteContext
+    }
 }
 
 /// Something stock's qmgr logs as a warning and then ignores.

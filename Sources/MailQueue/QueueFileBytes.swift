@@ -45,6 +45,7 @@ public struct QueueFileBytes {
     /// `count` bytes at `offset`; the range must lie within `size`.
     mutating func bytes(at offset: Int, count: Int) throws(QueueFileError) -> ArraySlice<UInt8> {
         precondition(offset >= 0 && count >= 0 && offset <= size - count, "read outside the file")
+        if count == 0 { return [] }
         if offset >= windowStart && offset + count <= windowStart + window.count {
             let start = offset - windowStart
             return window[start..<(start + count)]

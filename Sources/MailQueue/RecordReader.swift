@@ -56,8 +56,8 @@ public struct RecordReader {
     /// included); nil at the end of the file.
     public mutating func nextRaw() throws(QueueFileError) -> Record? {
         let start = position
-        guard start < source.size else { return nil }
-        let type = RecordType(rawValue: try source.bytes(at: start, count: 1).first!)
+        guard start < source.size, let typeByte = try source.bytes(at: start, count: 1).first else { return nil }
+        let type = RecordType(rawValue: typeByte)
         let lengthBytes = try source.bytes(at: start + 1, count: Swift.min(5, source.size - start - 1))
         let length: Int, lengthSize: Int
         switch RecordLength.decode(lengthBytes) {

@@ -2,6 +2,8 @@
 // exact error value (file, offset, problem) from the reader or the envelope
 // pass, never a trap; and seeded random damage to valid files never traps.
 import XCTest
+import Foundation
+import Glibc
 @testable import MailQueue
 
 final class MalformedQueueFileTests: XCTestCase {
@@ -55,6 +57,25 @@ final class MalformedQueueFileTests: XCTestCase {
         var reader = RecordReader(bytes: sample().0, name: "q/F1", maximumLength: 10)
         XCTAssertThrowsError(try { while try reader.nextRaw() != nil {} }()) {
             XCTAssertEqual("\($0)", "q/F1: offset 0: illegal length 95, record type 'C' (limit 10)")
+        }
+    }
+
+    /// The same errors when the bytes come from a file through the pread window.
+    func testFramingErrorsFromAFile() throws {
+        let (_, l) = sample()
+        let s = UInt8(ascii: "S")
+        for (tail, problem) in [([s], "unexpected EOF reading length, record type 'S'"),
+                                ([s, 0x10, 0x41], "unexpected EOF in data, record type 'S' length 16")] {
+            let path = NSTemporaryDirectory() + "mq-cut-\(getpid())"
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(sample(cutAt: \.sender, tail: tail).0)))
+            defer { unlink(path) }
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            var reader = RecordReader(try QueueFileBytes(descriptor: fd, name: "q/F1"))
+            var envelope = Envelope()
+            XCTAssertThrowsError(try envelope.load(from: &reader, recipientLimit: 10)) {
+                XCTAssertEqual("\($0)", "q/F1: offset \(l.sender): \(problem)")
+            }
         }
     }
 
