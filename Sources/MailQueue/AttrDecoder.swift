@@ -72,7 +72,7 @@ public struct AttrDecoder {
         var attributes: [AttrList.Attribute] = []
         var i = 0
         while i + 1 < strings.count {
-            attributes.append(.init(String(decoding: strings[i], as: UTF8.self), ByteString(strings[i + 1])))
+            attributes.append(.init(ByteString(strings[i]), ByteString(strings[i + 1])))
             i += 2
         }
         return AttrList(attributes)

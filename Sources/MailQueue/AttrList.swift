@@ -6,13 +6,15 @@
 // (which prints C strings), the encoder writes a value only up to its first NUL.
 
 public struct AttrList: Equatable, Sendable, CustomStringConvertible {
+    /// Names are kept as bytes too: a list re-encodes to the bytes it was decoded from.
     public struct Attribute: Equatable, Sendable {
-        public var name: String
+        public var name: ByteString
         public var value: ByteString
-        public init(_ name: String, _ value: ByteString) {
+        public init(_ name: ByteString, _ value: ByteString) {
             self.name = name
             self.value = value
         }
+        public init(_ name: String, _ value: ByteString) { self.init(ByteString(name), value) }
     }
 
     public var attributes: [Attribute]
@@ -26,7 +28,7 @@ public struct AttrList: Equatable, Sendable, CustomStringConvertible {
     public var encoded: [UInt8] {
         var out: [UInt8] = []
         for a in attributes {
-            out.append(contentsOf: AttrList.cString(Array(a.name.utf8)))
+            out.append(contentsOf: AttrList.cString(a.name.bytes))
             out.append(0)
             out.append(contentsOf: AttrList.cString(a.value.bytes))
             out.append(0)
@@ -36,7 +38,10 @@ public struct AttrList: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The first value named `name`.
-    public subscript(name: String) -> ByteString? { attributes.first { $0.name == name }?.value }
+    public subscript(name: String) -> ByteString? {
+        let key = ByteString(name)
+        return attributes.first { $0.name == key }?.value
+    }
 
     public var description: String {
         "{" + attributes.map { "\($0.name)=\($0.value)" }.joined(separator: ", ") + "}"

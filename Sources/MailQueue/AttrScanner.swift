@@ -25,8 +25,8 @@ public struct AttrScanner {
         while index < list.attributes.count {
             let a = list.attributes[index]
             index += 1
-            if a.name == name { return a.value }
-            if strict { throw error(.unexpectedAttribute(a.name, expecting: name)) }
+            if a.name.bytes.elementsEqual(name.utf8) { return a.value }
+            if strict { throw error(.unexpectedAttribute(a.name.description, expecting: name)) }
         }
         throw error(.missingAttribute(name))
     }
@@ -72,7 +72,7 @@ public struct AttrScanner {
     /// Strict readers: nothing may follow the requested attributes.
     public func finish() throws(AttrError) {
         if strict, index < list.attributes.count {
-            throw error(.unexpectedAttribute(list.attributes[index].name, expecting: "(list terminator)"))
+            throw error(.unexpectedAttribute(list.attributes[index].name.description, expecting: "(list terminator)"))
         }
     }
 }

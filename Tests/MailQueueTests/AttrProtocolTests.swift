@@ -48,6 +48,9 @@ final class AttrProtocolTests: XCTestCase {
                                AttrList([.init("flags", "0"), .init("transport", "smtp"), .init("nexthop", "")])])
         XCTAssertFalse(decoder.hasPartialInput)
         XCTAssertNoThrow(try decoder.finish())
+        // Nothing is lost: 8-bit names and values come back byte for byte.
+        let eightBit: [UInt8] = [0x6E, 0x9F, 0x00, 0xFF, 0xE9, 0x00, 0x00]
+        XCTAssertEqual(try AttrDecoder.decodeAll(eightBit).lists.flatMap(\.encoded), eightBit)
         decoder.feed(bytes("name\0val"))
         XCTAssertNil(try decoder.nextList())
         XCTAssertThrowsError(try decoder.finish()) {
