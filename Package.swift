@@ -104,6 +104,13 @@ let package = Package(
             dependencies: ["PluginAPI", "PluginAPILogging", "PluginRuntimeVersion", "TestSupport"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
+        // Queue IDs and paths, queue-file records, the attr0 protocol and its
+        // clients: Glibc only (runs in workers forked from the master).
+        .target(name: "MailQueue", path: "Sources/MailQueue"),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: ["MailQueue", "TestSupport"],
+            path: "Tests/MailQueueTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
