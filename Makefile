@@ -12,6 +12,8 @@
 #                            command search path or a file that a package owns.
 #                            Run them by full path, e.g. /usr/lib/mailhost/bin/postfix.
 # make check      run the tests (what CI runs: .ci/run without the apt-get part)
+# make fuzz       build and run every libFuzzer target (fuzz/run), FUZZ_SECONDS each
+# make asan       AddressSanitizer build, every test under it (.ci/run asan)
 DESTDIR   ?=
 DAEMONDIR ?= /usr/lib/mailhost/sbin
 TOOLDIR   ?= /usr/lib/mailhost/bin
@@ -19,7 +21,7 @@ SWIFT     ?= swift
 BUILDFLAGS ?=
 BIN        = $(shell $(SWIFT) build -c release $(BUILDFLAGS) --show-bin-path)
 
-.PHONY: all install check clean
+.PHONY: all install check clean fuzz asan
 all:
 	$(SWIFT) build -c release $(BUILDFLAGS)
 
@@ -30,6 +32,13 @@ install: all
 check:
 	$(SWIFT) build $(BUILDFLAGS)
 	MAILHOST_MASTER=$$($(SWIFT) build $(BUILDFLAGS) --show-bin-path)/master $(SWIFT) test $(BUILDFLAGS)
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	fuzz/run -t $(FUZZ_SECONDS)
+
+asan:
+	.ci/run asan
 
 clean:
 	$(SWIFT) package clean

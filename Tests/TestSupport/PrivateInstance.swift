@@ -284,6 +284,12 @@ public enum Net {
         return line
     }
 
+    /// Whether a server on the port greets with an SMTP "220 " banner within
+    /// `timeout`: a Bool, so a check cannot pass on a missing or other banner.
+    public static func greets(port: Int, timeout: TimeInterval = 10) -> Bool {
+        banner(port: port, timeout: timeout)?.hasPrefix("220 ") == true
+    }
+
     public static func isRefused(port: Int) -> Bool {
         switch connect(port: port, timeout: 2) {
         case .refused: return true

@@ -46,10 +46,14 @@ final class PostconfComparisonTests: XCTestCase {
                 XCTAssertEqual(o.status, s.status, "\(args)")
                 XCTAssertEqual(o.stdout, s.stdout, "\(args)")
                 // Stock appends new names in its randomly seeded hash order;
-                // ours in request order. Several new names: same lines, any order.
-                let appended = args.filter { $0.contains("=") }.count > 1 && !sample.contains("brand_new")
-                if appended {
-                    XCTAssertTrue(sameUpToTailOrder(readFile(ours + "/main.cf"), readFile(stock + "/main.cf")), "\(args)")
+                // ours in request order. Several new names: the same entries
+                // appended, in any order; every other byte identical.
+                // (Without a main.cf both refuse the edit: no file on either side.)
+                let appended = Self.appendedNames(args, to: sample)
+                if appended.count > 1, let ourData = readFile(ours + "/main.cf"), let stockData = readFile(stock + "/main.cf") {
+                    let o = String(decoding: ourData, as: UTF8.self), s = String(decoding: stockData, as: UTF8.self)
+                    XCTAssertTrue(Self.sameUpToAppendedOrder(ours: o, stock: s, appended: appended),
+                                  "\(args) on a sample of \(sample.count) bytes:\nstock:\n\(s)\nours:\n\(o)")
                     continue
                 }
                 XCTAssertEqual(readFile(ours + "/main.cf"), readFile(stock + "/main.cf"),
@@ -148,17 +152,36 @@ final class PostconfComparisonTests: XCTestCase {
         try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
     }
 
-    /// Equal bytes, or equal up to the order of a block of trailing lines.
-    func sameUpToTailOrder(_ a: Data?, _ b: Data?) -> Bool {
-        guard let a = a, let b = b else { return a == b }
-        let la = String(decoding: a, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        let lb = String(decoding: b, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        guard la.count == lb.count else { return false }
-        let firstDiff = la.indices.first { la[$0] != lb[$0] } ?? la.count
-        if la[firstDiff...].sorted() == lb[firstDiff...].sorted() { return true }
-        // Without a final newline the first appended entry joins the last
-        // line (as stock does): then only the same bytes in any order can be asked.
-        return a.count == b.count && a.sorted() == b.sorted()
+    /// Names an edit (-e) sets that `sample` does not: postconf appends them.
+    static func appendedNames(_ args: [String], to sample: String) -> [String] {
+        guard args.first == "-e" else { return [] }
+        let present = Set(sample.split(separator: "\n").compactMap { line -> String? in
+            guard let first = line.first, first != "#", first != " ", first != "\t", let equals = line.firstIndex(of: "=") else { return nil }
+            return line[..<equals].trimmingCharacters(in: .whitespaces)
+        })
+        var names: [String] = []
+        for arg in args.dropFirst() {
+            guard let equals = arg.firstIndex(of: "=") else { continue }
+            let name = arg[..<equals].trimmingCharacters(in: .whitespaces)
+            if !present.contains(name) && !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    /// Ours ends with one "name = value" entry per appended name, in request
+    /// order (after a last line without its newline, the first entry joins
+    /// that line, as stock's does). Stock must have the very same bytes
+    /// before those entries, and the same entries after them in some order.
+    static func sameUpToAppendedOrder(ours: String, stock: String, appended names: [String]) -> Bool {
+        guard let first = names.first, let start = ours.range(of: first + " = ", options: .backwards)?.lowerBound else {
+            return false
+        }
+        let body = ours[..<start]
+        let ourEntries = ours[start...].split(separator: "\n", omittingEmptySubsequences: false)
+        guard ourEntries.last == "", ourEntries.dropLast().map({ $0.prefix { $0 != " " } }) == names.map({ Substring($0) }),
+              stock.hasPrefix(body) else { return false }
+        let stockEntries = stock.dropFirst(body.count).split(separator: "\n", omittingEmptySubsequences: false)
+        return stockEntries.sorted() == ourEntries.sorted()
     }
 
     /// Two identical directories holding `main` and Debian's stock master.cf.
