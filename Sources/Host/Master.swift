@@ -23,7 +23,13 @@ final class Master {
     private var generation: UInt32 = 0
     private var childEnvironment: [String] = []
     private let flowPipe: (read: Int32, write: Int32)
+    /// master.cf inet services by name, handed to plugin workers for
+    /// send_trigger; rebuilt with each configuration.
+    private var inetServices: [String: [ResolvedAddress]] = [:]
     private lazy var wakeups = WakeupSender(loop: loop)
+    /// Told of each reaped child that is not a service process (a plugin
+    /// validator, see PluginValidator).
+    var otherChildReaped: (pid_t) -> Void = { _ in }
 
     init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
         self.loop = loop
@@ -44,6 +50,7 @@ final class Master {
     /// Starts every service of a freshly parsed master.cf. At start-up a
     /// service that cannot listen is fatal, as for the stock master.
     func startAll(_ configuration: Configuration) {
+        inetServices = configuration.services.inetServicesByName
         for entry in configuration.services.entries {
             if let failure = startService(entry, program: program(for: entry, in: configuration)) {
                 MasterLog.fatal(failure)
@@ -51,7 +58,7 @@ final class Master {
         }
     }
 
-    /// The plugin a service resolved to, else its executable.
+    /// What a service runs: its resolved plugin, else the executable in daemon_directory.
     private func program(for entry: MasterEntry, in configuration: Configuration) -> ServiceProgram {
         configuration.programs[entry.key] ?? .executable(path: settings.daemonDirectory + "/" + entry.command)
     }
@@ -210,10 +217,11 @@ final class Master {
         switch service.program {
         case .executable(let path):
             pid = Spawner.spawn(path: path, argv: argv, environment: environment, descriptors: descriptors)
-        case let .plugin(path, loadName):
-            let spec = PluginWorkerSpec(entry: service.entry, loadName: loadName, path: path, main: main,
+        case .plugin(let path):
+            let spec = PluginWorkerSpec(entry: service.entry, path: path, main: main,
                                         settings: settings, generation: generation,
-                                        stressActive: EventLoop.now() < service.stressExpiry)
+                                        stressActive: EventLoop.now() < service.stressExpiry,
+                                        inetServices: inetServices)
             pid = Spawner.spawnPlugin(spec, descriptors: descriptors)
         }
         if pid < 0 {
@@ -312,7 +320,10 @@ final class Master {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            guard let child = children.remove(pid) else { continue }
+            guard let child = children.remove(pid) else {
+                otherChildReaped(pid)
+                continue
+            }
             childExited(child, status: ExitStatus(status))
         }
     }
@@ -375,6 +386,7 @@ final class Master {
 
     /// Replaces the running configuration with an already validated one.
     func apply(_ configuration: Configuration) {
+        inetServices = configuration.services.inetServicesByName
         settings = configuration.settings
         main = configuration.main
         childEnvironment = MasterEnvironment.current()

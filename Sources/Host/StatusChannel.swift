@@ -4,37 +4,10 @@
 // the master keeps both ends (so the channel never reaches EOF while the
 // master lives) and reads 12-byte native records {pid, generation, status}.
 // Closing both ends is how a service's children are told to retire: they
-// see EOF on descriptor 5 and exit once idle.
+// see EOF on descriptor 5 and exit once idle. The records are decoded by
+// MasterProtocol's StatusRecords, the code the unit tests and fuzzer run.
 
 import Glibc
-
-struct StatusUpdate: Equatable {
-    static let size = 12
-    static let taken: Int32 = 0
-    static let available: Int32 = 1
-
-    let pid: pid_t
-    let generation: UInt32
-    let status: Int32
-
-    init(pid: pid_t, generation: UInt32, status: Int32) {
-        self.pid = pid
-        self.generation = generation
-        self.status = status
-    }
-
-    /// Decodes the native little-endian layout of struct master_status.
-    init(bytes: ArraySlice<UInt8>) {
-        func word(_ offset: Int) -> UInt32 {
-            let base = bytes.startIndex + offset
-            return UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8
-                | UInt32(bytes[base + 2]) << 16 | UInt32(bytes[base + 3]) << 24
-        }
-        pid = pid_t(bitPattern: word(0))
-        generation = word(4)
-        status = Int32(bitPattern: word(8))
-    }
-}
 
 enum StatusRead {
     /// Records were delivered; the size of a trailing fragment (0 when none).
@@ -67,16 +40,10 @@ final class StatusChannel {
             return errno == EAGAIN || errno == EINTR ? .empty : .failed(errnoText())
         }
         if count == 0 { return .empty }
-        let whole = count - count % StatusUpdate.size
-        buffer.withUnsafeBytes { raw in
-            for offset in stride(from: 0, to: whole, by: StatusUpdate.size) {
-                body(StatusUpdate(
-                    pid: pid_t(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int32.self)),
-                    generation: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)),
-                    status: Int32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: Int32.self))))
-            }
+        let fragment = buffer.withUnsafeBytes { raw in
+            StatusRecords.decode(UnsafeRawBufferPointer(rebasing: raw[0..<count]), body)
         }
-        return .updates(fragment: count - whole)
+        return .updates(fragment: fragment)
     }
 
     func close() {

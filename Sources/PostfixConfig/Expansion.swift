@@ -116,7 +116,7 @@ struct MacroExpander {
         let test: Test
         if cursor.peekAfterSpace() == UInt8(ascii: "{") {
             cursor.skipSpace()
-            test = try relationalTest(&cursor)
+            test = try relationalTest(&cursor, depth: depth)
         } else {
             test = try namedTest(&cursor)
         }
@@ -166,7 +166,7 @@ struct MacroExpander {
         }
     }
 
-    private func relationalTest(_ cursor: inout Cursor) throws -> Test {
+    private func relationalTest(_ cursor: inout Cursor, depth: Int) throws -> Test {
         let left = try cursor.curlyPayload()
         let operatorPreview = cursor.preview
         let opBytes = cursor.takeWhile { Self.operatorChars.contains($0) }
@@ -190,7 +190,7 @@ struct MacroExpander {
         }
         cursor.skipSpace()
         let right = try cursor.curlyPayload()
-        let l = try expandNested(left), r = try expandNested(right)
+        let l = try expandNested(left, depth: depth), r = try expandNested(right, depth: depth)
         let truth = compareLevels
             ? try op.compareLevels(l, r)
             : try op.compare(l, r)
@@ -205,10 +205,13 @@ struct MacroExpander {
         return test
     }
 
-    /// Relational operands are expanded in a fresh context, like stock.
-    private func expandNested(_ bytes: ArraySlice<UInt8>) throws -> String {
+    /// Relational operands are expanded into a fresh buffer, like stock, but
+    /// one level deeper rather than from level 0 as stock does: a parameter
+    /// whose value compares itself ("b = ${{$b} == {x}}") then hits the
+    /// nesting limit, where stock recurses until its stack overflows.
+    private func expandNested(_ bytes: ArraySlice<UInt8>, depth: Int) throws -> String {
         var out: [UInt8] = []
-        try expand(bytes, depth: 0, into: &out)
+        try expand(bytes, depth: depth + 1, into: &out)
         return String(bytes: out)
     }
 

@@ -41,8 +41,7 @@ final class ExhaustionTests: InstanceTestCase {
     /// Like stock (events.c open_limit), the master raises its soft limit to
     /// the hard limit: with a soft limit of 64 Debian's master.cf still starts.
     func testSoftOpenFileLimitIsRaisedToTheHardLimitAsStockDoes() throws {
-        try StockBinary.verify(TestEnv.stockMaster)
-        for master in [TestEnv.masterUnderTest, TestEnv.stockMaster] {
+        for master in [TestEnv.masterUnderTest, try StockBinaries.master()] {
             let inst = try makeInstance(master: master)
             let r = try inst.startDirect(openFiles: 64, hard: 4096)
             XCTAssertEqual(r.status, 0, "\(master) under --nofile=64:4096: \(r.output)\n\(inst.logTail(10))")
@@ -58,8 +57,7 @@ final class ExhaustionTests: InstanceTestCase {
     /// says so at start-up (warning as stock, then a fatal error that names
     /// the service and the limit) and exits; stock exits too.
     func testDebianMasterCfUnderHardLimit64IsRefusedWithAClearMessage() throws {
-        try StockBinary.verify(TestEnv.stockMaster)
-        let stock = try makeInstance(master: TestEnv.stockMaster)
+        let stock = try makeInstance(master: try StockBinaries.master())
         XCTAssertNotEqual(try stock.startDirect(openFiles: 64, hard: 64).status, 0, "stock starts in 64 descriptors?")
         let inst = try makeInstance()
         let r = try inst.startDirect(openFiles: 64, hard: 64)

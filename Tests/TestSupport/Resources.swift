@@ -13,21 +13,6 @@ import XCTest
 import Glibc
 #endif
 
-// MARK: - the stock binaries compared with
-
-/// A stock binary the tests compare with must be the one the package installed.
-public enum StockBinary {
-    public static func verify(_ path: String) throws {
-        let sums = try String(contentsOfFile: "/var/lib/dpkg/info/postfix.md5sums", encoding: .utf8)
-        let relative = String(path.dropFirst())
-        guard let want = sums.split(separator: "\n").first(where: { $0.hasSuffix("  " + relative) })?.split(separator: " ").first else {
-            throw HarnessError("\(path) is not listed in the postfix package's md5sums")
-        }
-        let got = try runCommand("/usr/bin/md5sum", [path]).output.split(separator: " ").first
-        guard got == want else { throw HarnessError("\(path) is not the packaged file (md5 \(got ?? "?"), package \(want))") }
-    }
-}
-
 // MARK: - /proc figures of one process
 
 public enum ProcResources {

@@ -1,5 +1,8 @@
 // PluginABI.swift - the host's reading of mailhost_plugin.h.
 //
+// Part of MasterProtocol, outside the master's executable, so that the fuzz
+// targets (fuzz/) exercise exactly the reader the master and its workers run.
+//
 // Descriptors are read field by field at their C offsets, and only fields
 // that lie within the plugin's declared size, so a plugin built against an
 // older minor (shorter descriptor) is read safely; the checks here decide
@@ -8,18 +11,17 @@
 import MailhostPluginABI
 import PluginRuntimeVersion
 
-enum PluginABI {
-    static let entryName = MH_PLUGIN_ENTRY_NAME
-    static let magic = UInt32(MH_PLUGIN_MAGIC)
-    static let major = UInt16(MH_ABI_MAJOR)
-    static let minor = UInt16(MH_ABI_MINOR)
-    static let descriptorSize = UInt32(MemoryLayout<mh_plugin_descriptor>.size)
-    static let knownCapabilities = UInt64(MH_CAP_KNOWN)
+public enum PluginABI {
+    public static let entryName = MH_PLUGIN_ENTRY_NAME
+    public static let magic = UInt32(MH_PLUGIN_MAGIC)
+    public static let major = UInt16(MH_ABI_MAJOR)
+    public static let minor = UInt16(MH_ABI_MINOR)
+    public static let descriptorSize = UInt32(MemoryLayout<mh_plugin_descriptor>.size)
 
     /// The Swift compiler that built the host; Swift plugins must match it.
-    static var swiftRuntime: String { SwiftRuntime.version }
+    public static var swiftRuntime: String { SwiftRuntime.version }
 
-    static func modelName(_ model: UInt32) -> String {
+    public static func modelName(_ model: UInt32) -> String {
         switch model {
         case UInt32(MH_MODEL_SINGLE.rawValue): return "single"
         case UInt32(MH_MODEL_MULTI.rawValue): return "multi"
@@ -29,8 +31,16 @@ enum PluginABI {
         }
     }
 
+    /// The capabilities the host offers a plugin of `model`: the event
+    /// functions (watches, timers, client_done) only where the plugin owns
+    /// its connections, the event model.
+    public static func offeredCapabilities(model: UInt32) -> UInt64 {
+        let everywhere = UInt64(MH_CAP_PARAMETERS) | UInt64(MH_CAP_LOGGING) | UInt64(MH_CAP_TRIGGERS)
+        return model == UInt32(MH_MODEL_EVENT.rawValue) ? everywhere | UInt64(MH_CAP_EVENTS) : everywhere
+    }
+
     /// The callback each model cannot do without, besides INIT.
-    static func requiredCallbacks(model: UInt32) -> [(id: UInt32, name: String)] {
+    public static func requiredCallbacks(model: UInt32) -> [(id: UInt32, name: String)] {
         let initCallback = (UInt32(MH_PLUGIN_INIT), "MH_PLUGIN_INIT")
         switch model {
         case UInt32(MH_MODEL_SINGLE.rawValue), UInt32(MH_MODEL_MULTI.rawValue):
@@ -46,22 +56,22 @@ enum PluginABI {
 }
 
 /// What a plugin declares about itself, copied out of its descriptor.
-struct PluginInfo: Equatable {
-    var magic: UInt32 = 0
-    var major: UInt16 = 0
-    var minor: UInt16 = 0
-    var size: UInt32 = 0
-    var model: UInt32 = 0
-    var name = ""
-    var version = ""
-    var swiftRuntime = ""
-    var capabilities: UInt64 = 0
-    var callbackIDs: [UInt32] = []
+public struct PluginInfo: Equatable, Sendable {
+    public var magic: UInt32 = 0
+    public var major: UInt16 = 0
+    public var minor: UInt16 = 0
+    public var size: UInt32 = 0
+    public var model: UInt32 = 0
+    public var name = ""
+    public var version = ""
+    public var swiftRuntime = ""
+    public var capabilities: UInt64 = 0
+    public var callbackIDs: [UInt32] = []
 
-    init() {}
+    public init() {}
 
     /// Copies the fields that lie within the declared size.
-    init(descriptor: UnsafeRawPointer) {
+    public init(descriptor: UnsafeRawPointer) {
         magic = descriptor.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
         major = descriptor.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
         minor = descriptor.loadUnaligned(fromByteOffset: 6, as: UInt16.self)
@@ -97,7 +107,7 @@ struct PluginInfo: Equatable {
     }
 
     /// Every reason the host cannot run this plugin; empty when it can.
-    func problems() -> [String] {
+    public func problems() -> [String] {
         guard magic == PluginABI.magic else {
             return [PluginMessages.mismatch("magic", plugin: hex(UInt64(magic)), host: hex(UInt64(PluginABI.magic)))]
         }
@@ -119,8 +129,10 @@ struct PluginInfo: Equatable {
         if !swiftRuntime.isEmpty && swiftRuntime != PluginABI.swiftRuntime {
             found.append(PluginMessages.mismatch("Swift runtime", plugin: swiftRuntime, host: PluginABI.swiftRuntime))
         }
-        if capabilities & ~PluginABI.knownCapabilities != 0 {
-            found.append(PluginMessages.mismatch("required capabilities", plugin: hex(capabilities), host: hex(PluginABI.knownCapabilities)))
+        let offered = PluginABI.offeredCapabilities(model: model)
+        if capabilities & ~offered != 0 {
+            found.append(PluginMessages.mismatch("required capabilities", plugin: hex(capabilities),
+                                                 host: hex(offered) + " in the \(modelName) server model"))
         }
         for callback in PluginABI.requiredCallbacks(model: model) where !callbackIDs.contains(callback.id) {
             found.append(PluginMessages.missingCallback(callback.name, model: modelName))
