@@ -4,13 +4,13 @@
 // channel on 5, listen sockets on 6 onwards, stdio as inherited, everything
 // else closed. Sources are first moved above every target so that no dup2
 // can clobber a descriptor still to be placed; the placement needs no spare
-// descriptor, so it works with the master at its open-file limit. cs_fork() hands the child
-// default signal actions with no signal lost across the fork. The master is
-// single-threaded, so the child may allocate and log like any process (no
-// other thread can hold a lock at fork time); the argv and envp C strings are
-// built before fork only so that nothing between fork and execve can fail. If
-// execve fails the child logs the stock fatal message and exits 1 after a
-// second, which the master sees as a bad start.
+// descriptor, so it works with the master at its open-file limit. cs_fork()
+// hands the child default signal actions with no signal lost across the
+// fork. The master is single-threaded, so the child may allocate and log like
+// any process (no other thread can hold a lock at fork time); the argv and
+// envp C strings are built before fork only so that nothing between fork and
+// execve can fail. If execve fails the child logs the stock fatal message and
+// exits 1 after a second, which the master sees as a bad start.
 
 import Glibc
 import CSystem
