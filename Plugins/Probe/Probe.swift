@@ -44,6 +44,7 @@ final class ProbeService: TriggerServer {
             "string probe_long=" + host.string("probe_long", default: "dflt"),
             "string probe_unset=" + host.string("probe_unset", default: "défaut ünïcode"),
             "string mail_owner=" + host.string("mail_owner", default: "dflt"),
+            "string mynetworks=" + host.string("mynetworks", default: "dflt"),
             "int probe_int=\(host.int("probe_int", default: -1))",
             "int probe_int_unset=\(host.int("probe_int_unset", default: -5))",
             "int default_process_limit=\(host.int("default_process_limit", default: -1))",

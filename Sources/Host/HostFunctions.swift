@@ -97,7 +97,7 @@ enum HostFunctions {
                              _ read: (MainConfig, String) throws -> T) -> T? {
         guard let worker, let key = text(name, in: function) else { return nil }
         var config = worker.config
-        if config.rawValue(key) == nil && ParameterDefaults.value(key) == nil {
+        if !config.isDefined(key) {
             config = config.with(overrides: [(key, fallback)])
         }
         do {

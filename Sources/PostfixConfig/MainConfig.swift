@@ -106,6 +106,14 @@ public struct MainConfig: Sendable {
         }
     }
 
+    /// Parameters whose default is computed against this file, not a table entry.
+    static let computedDefaults: Set<String> = ["mynetworks", "myhostname", "mydomain"]
+
+    /// True when main.cf sets the parameter or Postfix defines a default for it.
+    public func isDefined(_ name: String) -> Bool {
+        rawValue(name) != nil || MainConfig.computedDefaults.contains(name) || ParameterDefaults.value(name) != nil
+    }
+
     /// Built-in default, with the host-name defaults and mynetworks computed
     /// against this file (MyNetworks; what stock refuses there throws).
     func defaultValue(_ name: String, hiding: Set<String> = []) throws -> String? {

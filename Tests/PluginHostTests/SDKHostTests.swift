@@ -30,6 +30,10 @@ final class SDKHostTests: PluginTestCase {
             """)
         try inst.appendMasterCf(services.replacingOccurrences(of: "DIR", with: inst.dir))
         try inst.start()
+        let query = try runCommand(try StockBinaries.postconf(), ["-c", inst.etc, "-h", "mynetworks"])
+        XCTAssertEqual(query.status, 0, "stock postconf -h mynetworks: \(query.output)")
+        // Its first line; stock's unused-parameter warnings for the probe's settings follow.
+        Self.mynetworks = String(query.output.split(separator: "\n").first ?? "")
         return inst
     }
 
@@ -56,13 +60,17 @@ final class SDKHostTests: PluginTestCase {
     static func hex(_ text: String) -> String { text.utf8.map { String(format: "%02x", $0) }.joined() }
 
     /// What the probe records at INIT, given the service's own answers.
+    /// The instance's computed mynetworks default, as stock postconf says it
+    /// (a plugin must get it, not its own fallback).
+    static var mynetworks = ""
+
     static func observations(string: String = "dflt", override: String = "from-main.cf", expanded: String = "dflt",
                              dollar: String = "dflt", int: Int = -1, bool: Bool = false, time: Int = 120, maxIdle: Int = 100,
                              name: String, type: String, arguments: [String] = []) -> [String] {
         [
             "string probe_string=\(string)", "string probe_override=\(override)", "string probe_expanded=\(expanded)",
             "string probe_dollar=\(dollar)", "string probe_empty=", "string probe_long=\(long)",
-            "string probe_unset=défaut ünïcode", "string mail_owner=postfix",
+            "string probe_unset=défaut ünïcode", "string mail_owner=postfix", "string mynetworks=\(mynetworks)",
             "int probe_int=\(int)", "int probe_int_unset=-5", "int default_process_limit=100",
             "bool probe_bool=\(bool)", "bool probe_bool_no=false", "bool probe_bool_unset=true",
             "time probe_time=\(time)", "time probe_time_unset=7200", "time max_idle=\(maxIdle)",
