@@ -1,15 +1,22 @@
 # make            build the release products (swift build -c release)
-# make install    lay them out under $(DESTDIR):
+# make install    lay them out under $(DESTDIR), beside the stock Postfix
+#                 package, never over or in front of any of its files:
 #   $(DESTDIR)$(DAEMONDIR)   daemon_directory: our master + links to the stock daemons
 #                            and the plugins (echo.so, spawn.so: plugin_directory
 #                            defaults to daemon_directory)
-#   $(DESTDIR)$(SBINDIR)     the postfix, postmulti and postconf commands
+#   $(DESTDIR)$(TOOLDIR)     our postfix, postmulti and postconf. Not /usr/sbin and
+#                            not in PATH: they do not fully replace stock's (our
+#                            postconf lacks -a -A -b -l -m -o -p -t -T -v, which
+#                            postfix-tls-script and other stock scripts need), so
+#                            contrib/install-tools refuses a directory in the
+#                            command search path or a file that a package owns.
+#                            Run them by full path, e.g. /usr/lib/mailhost/bin/postfix.
 # make check      run the tests (what CI runs: .ci/run without the apt-get part)
 # make fuzz       build and run every libFuzzer target (fuzz/run), FUZZ_SECONDS each
 # make asan       AddressSanitizer build, every test under it (.ci/run asan)
 DESTDIR   ?=
 DAEMONDIR ?= /usr/lib/mailhost/sbin
-SBINDIR   ?= /usr/sbin
+TOOLDIR   ?= /usr/lib/mailhost/bin
 SWIFT     ?= swift
 BUILDFLAGS ?=
 BIN        = $(shell $(SWIFT) build -c release $(BUILDFLAGS) --show-bin-path)
@@ -19,9 +26,8 @@ all:
 	$(SWIFT) build -c release $(BUILDFLAGS)
 
 install: all
+	contrib/install-tools $(DESTDIR)$(TOOLDIR) $(TOOLDIR) $(BIN)
 	contrib/install-daemon-dir $(DESTDIR)$(DAEMONDIR) $(BIN)/master $(BIN)
-	install -d $(DESTDIR)$(SBINDIR)
-	install -m 755 $(BIN)/postfix $(BIN)/postmulti $(BIN)/postconf $(DESTDIR)$(SBINDIR)/
 
 check:
 	$(SWIFT) build $(BUILDFLAGS)

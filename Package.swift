@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "echo", type: .dynamic, targets: ["EchoPlugin"]),
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
+        .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
         .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
@@ -48,6 +49,8 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Traps on its first request: the crash-containment test for Swift code.
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
+        // Records what it sees of the real host: the SDK tests against the master.
+        .target(name: "ProbePlugin", dependencies: ["PluginAPI", "PluginAPILogging"], path: "Plugins/Probe"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
         .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
         // What crosses the master/worker/plugin boundary as bytes: status
@@ -63,8 +66,10 @@ let package = Package(
             // A release master carries its Swift runtime: 6.2 MB instead of
             // 8.0 MB peak RSS, and fewer mappings for every fork() to copy.
             // Debug builds stay dynamic so the tests can link the module.
-            // Exclusivity is proven statically for this single-threaded code;
-            // the dynamic checks cost about 6% of the master's instructions.
+            // Release turns the dynamic exclusivity checks off: they cost about
+            // 6% of the master's instructions. Nothing proves their absence
+            // harmless; the debug build keeps them, and the end-to-end tests
+            // run against both builds so a violation fails the debug run.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))],
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // postconf(1) subset: main.cf/master.cf queries and layout-preserving edits.
@@ -99,13 +104,20 @@ let package = Package(
             dependencies: ["PluginAPI", "PluginAPILogging", "PluginRuntimeVersion", "TestSupport"],
             path: "Tests/PluginHostTests",
             exclude: ["Fixtures"]),
+        // Queue IDs and paths, queue-file records, the attr0 protocol and its
+        // clients: Glibc only (runs in workers forked from the master).
+        .target(name: "MailQueue", path: "Sources/MailQueue"),
+        .testTarget(
+            name: "MailQueueTests",
+            dependencies: ["MailQueue", "TestSupport"],
+            path: "Tests/MailQueueTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
             path: "Tests/MasterProtocolTests"),
         .testTarget(
             name: "ToolsTests",
-            dependencies: ["PostconfKit"],
+            dependencies: ["PostconfKit", "TestSupport"],
             path: "Tests/ToolsTests"),
     ]
 )

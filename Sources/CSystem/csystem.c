@@ -156,7 +156,37 @@ void cs_set_process_name(const char *name) { (void) prctl(PR_SET_NAME, name, 0, 
 int cs_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
 
 int cs_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
-pid_t cs_fork(void) { return fork(); }
+/*
+ * A child must never run the master's handlers: until exec (or, for a plugin
+ * worker, for its whole life) a caught signal would write into the master's
+ * self-pipe and be lost, so a process-group SIGTERM arriving just after fork
+ * would be swallowed. Every signal is blocked across fork(); the child puts
+ * each caught signal back to its default action (ignored ones stay ignored,
+ * as execve would leave them), forgets the self-pipe, and only then restores
+ * the mask, so a signal that arrived in between takes its default effect.
+ */
+pid_t cs_fork(void)
+{
+    sigset_t all, saved;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &saved);
+    pid_t pid = fork();
+    if (pid == 0) {
+        wakeup_fd = -1;
+        for (int signo = 1; signo < NSIG; signo++) {
+            struct sigaction current;
+            if (sigaction(signo, NULL, &current) == 0
+                && current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN)
+                (void) set_disposition(signo, SIG_DFL);
+        }
+        for (int signo = 1; signo < CS_NSIG; signo++)
+            pending[signo] = 0;
+    }
+    int saved_errno = errno;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    errno = saved_errno;
+    return pid;
+}
 void cs_exit_now(int status) { _exit(status); }
 
 int cs_wifexited(int status) { return WIFEXITED(status); }

@@ -5,7 +5,10 @@
 // the caller decides whether that is fatal (start-up) or merely reported
 // (reload, where the running configuration stays in force). Parameters that
 // cannot change without a restart keep their first values, with the stock
-// warnings.
+// warnings. A loaded configuration may run only once its plugins have been
+// validated: the caller validates `pluginPaths` (PluginValidator, at once at
+// start-up, on the event loop at reload) and passes the results to
+// `applyValidation`, which disables the services of refused plugins.
 
 import PostfixConfig
 
@@ -55,28 +58,45 @@ struct Configuration {
         }
     }
 
-    /// Decides plugin or executable for every service and validates each
-    /// plugin in a child; a refused plugin disables only its own service.
+    /// Decides plugin or executable for every service.
     private mutating func resolvePrograms() {
+        for entry in services.entries {
+            programs[entry.key] = ServiceProgram.resolve(command: entry.command, pluginDirectory: settings.pluginDirectory,
+                                                         daemonDirectory: settings.daemonDirectory)
+        }
+    }
+
+    /// Every plugin file the services name, once each, in master.cf order.
+    var pluginPaths: [String] {
+        var seen = Set<String>()
+        return services.entries.compactMap { entry in
+            guard case .plugin(let path)? = programs[entry.key], seen.insert(path).inserted else { return nil }
+            return path
+        }
+    }
+
+    /// Takes the validators' results: a refused plugin disables only the
+    /// services that name it, with one log line per problem.
+    mutating func applyValidation(_ results: [String: PluginValidator.Result]) {
         var kept: [MasterEntry] = []
         for entry in services.entries {
-            let program = ServiceProgram.resolve(command: entry.command, pluginDirectory: settings.pluginDirectory,
-                                                 daemonDirectory: settings.daemonDirectory)
-            if case let .plugin(path, loadName) = program {
-                let result = PluginValidator.validate(path: path, loadName: loadName)
-                var problems = result.problems
-                if problems.isEmpty && entry.type == .unixDgram {
-                    problems.append(PluginMessages.unsupportedType(entry.type.rawValue, model: PluginABI.modelName(result.model)))
-                }
-                if !problems.isEmpty {
-                    notices += problems.map { (.error, PluginMessages.refused(path, $0)) }
-                    notices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))
-                    continue
-                }
-                notices.append((.info, PluginMessages.resolved(service: entry.name, canonical: entry.canonicalName,
-                                                                     command: entry.command, path: path)))
+            guard case .plugin(let path)? = programs[entry.key] else {
+                kept.append(entry)
+                continue
             }
-            programs[entry.key] = program
+            let result = results[path] ?? PluginValidator.Result(problems: [PluginMessages.validatorDied])
+            var problems = result.problems
+            if problems.isEmpty && entry.type == .unixDgram {
+                problems.append(PluginMessages.unsupportedType(entry.type.rawValue, model: PluginABI.modelName(result.model)))
+            }
+            if !problems.isEmpty {
+                notices += problems.map { (.error, PluginMessages.refused(path, $0)) }
+                notices.append((.warning, PluginMessages.disabled(service: entry.name, canonical: entry.canonicalName)))
+                programs[entry.key] = nil
+                continue
+            }
+            notices.append((.info, PluginMessages.resolved(service: entry.name, canonical: entry.canonicalName,
+                                                                 command: entry.command, path: path)))
             kept.append(entry)
         }
         services.entries = kept
@@ -102,5 +122,15 @@ struct Configuration {
         MasterLog.warning("old value: \"\(old)\", new value: \"\(value)\"")
         MasterLog.warning("to change \(name), stop and start Postfix")
         value = old
+    }
+}
+
+extension MasterConfig {
+    /// inet services by name (field 1 as written) with their listen
+    /// addresses: where a plugin's send_trigger finds an inet service.
+    var inetServicesByName: [String: [ResolvedAddress]] {
+        var table: [String: [ResolvedAddress]] = [:]
+        for entry in entries where entry.type == .inet { table[entry.name] = entry.addresses }
+        return table
     }
 }

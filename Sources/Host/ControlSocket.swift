@@ -4,14 +4,23 @@
 // start-up next to master.pid. A client connects and reads until EOF; the
 // master writes a report of `key=value` lines (Master.statusReport) and
 // closes. The report is written without blocking: a client that does not
-// read loses the tail, the master never waits for it.
+// read loses the tail, the master never waits for it. When a connection
+// cannot be accepted for want of descriptors or memory, the socket is not
+// watched for a second (epoll is level-triggered: watching it would spin),
+// with one warning per shortage; the client is answered once the resource
+// returns.
 
 import Glibc
 import CSystem
 
 final class ControlSocket {
     static let path = "pid/master.status"
+    private static let pauseSeconds = 1.0
     private let fd: Int32
+    private let loop: EventLoop
+    private let report: () -> String
+    /// A shortage was reported and no connection was accepted since.
+    private var warned = false
 
     init?(loop: EventLoop, report: @escaping () -> String) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
@@ -25,13 +34,35 @@ final class ControlSocket {
             return nil
         }
         self.fd = fd
-        loop.watchReadable(fd) { _ in
-            let client = cs_accept_cloexec(fd)
-            if client < 0 { return }
-            setDescriptorFlags(client, nonBlocking: true)
-            let text = report()
-            _ = text.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-            close(client)
+        self.loop = loop
+        self.report = report
+        watch()
+    }
+
+    private func watch() {
+        loop.watchReadable(fd) { [unowned self] _ in self.answer() }
+    }
+
+    private func answer() {
+        let client = cs_accept_cloexec(fd)
+        if client < 0 {
+            let code = errno
+            if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(code) { pause(code) }
+            return
         }
+        warned = false
+        setDescriptorFlags(client, nonBlocking: true)
+        let text = report()
+        _ = text.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        close(client)
+    }
+
+    private func pause(_ code: Int32) {
+        if !warned {
+            warned = true
+            MasterLog.warning("status socket \(ControlSocket.path): accept: \(errnoText(code)) -- retrying every \(Int(ControlSocket.pauseSeconds))s")
+        }
+        loop.unwatch(fd)
+        loop.after(ControlSocket.pauseSeconds) { [unowned self] in self.watch() }
     }
 }

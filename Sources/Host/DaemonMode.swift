@@ -3,11 +3,14 @@
 // When a master (ours or the stock one) execs this binary under another
 // name (argv[0] is the master.cf command, GENERATION is set), it behaves as a
 // Postfix daemon whose code is a plugin: it parses the daemon command line
-// (getopt "cdDi:lm:n:o:r:s:St:uvVz"), reads main.cf from MAIL_CONFIG, loads
-// the plugin named by `-o mailhost_plugin=PATH` or else
-// `$plugin_directory/<argv0>.so`, and runs the same worker as a forked plugin
-// child. This lets the stock master run plugins, and measures what exec
-// costs compared with fork-only plugin workers.
+// (getopt "cdDi:lm:n:o:r:s:St:uvVz"), reads main.cf from MAIL_CONFIG, and
+// runs the same worker as a forked plugin child, which loads the plugin
+// through the same file and ABI checks. The plugin is exactly the file named
+// by `-o mailhost_plugin=PATH` when PATH ends in .so or .la; otherwise PATH
+// (default `$plugin_directory/<argv0>`) is a base name resolved as the master
+// resolves commands, PATH.la before PATH.so. This lets the stock master run
+// plugins, and measures what exec costs compared with fork-only plugin
+// workers.
 
 import Glibc
 import PostfixConfig
@@ -44,8 +47,8 @@ enum DaemonMode {
         }
         guard let type = command.type else { MasterLog.fatal("no transport type specified") }
         let split = PluginWorker.splitArguments(command.overrides)
-        let pluginPath = split.overrides.last { $0.0 == "mailhost_plugin" }?.1
-            ?? settings.pluginDirectory + "/" + program + ".so"
+        let pluginPath = pluginFile(named: split.overrides.last { $0.0 == "mailhost_plugin" }?.1,
+                                    default: settings.pluginDirectory + "/" + program)
         let entry = MasterEntry(name: command.name.isEmpty ? program : command.name, type: type,
                                 isPrivate: false, unprivileged: command.unprivileged, chroot: command.chroot,
                                 wakeupTime: 0, wakeupConditional: false, processLimit: 0, command: program,
@@ -53,15 +56,32 @@ enum DaemonMode {
                                 canonicalName: command.name, addresses: [])
         let generation = getenv("GENERATION").flatMap { UInt32(String(cString: $0), radix: 8) } ?? 0
         let stress = split.overrides.last { $0.0 == "stress" }?.1 == "yes"
-        let spec = PluginWorkerSpec(entry: entry, loadName: stripExtension(pluginPath), path: pluginPath,
-                                    main: main, settings: settings, generation: generation, stressActive: stress)
+        let spec = PluginWorkerSpec(entry: entry, path: pluginPath, main: main, settings: settings,
+                                    generation: generation, stressActive: stress,
+                                    inetServices: inetServices(main, configDirectory: configDirectory))
         let listeners = (0..<command.socketCount).map { Spawner.firstListenFD + Int32($0) }
         PluginWorker.run(spec, descriptors: ChildDescriptors(flowRead: 3, flowWrite: 4, status: 5, listeners: listeners))
     }
 
-    private static func stripExtension(_ path: String) -> String {
-        for suffix in [".so", ".la"] where path.hasSuffix(suffix) { return String(path.dropLast(suffix.count)) }
-        return path
+    /// master.cf's inet services for send_trigger, read before any chroot.
+    /// A master.cf this process cannot read costs only those triggers: the
+    /// master that started us has validated it.
+    private static func inetServices(_ main: MainConfig, configDirectory: String) -> [String: [ResolvedAddress]] {
+        do {
+            let options = try MasterParseOptions(main: main)
+            return try MasterConfig.load(configDirectory: configDirectory, options: options).inetServicesByName
+        } catch {
+            MasterLog.warning("cannot read \(configDirectory)/master.cf: \(error) -- send_trigger reaches unix and fifo services only")
+            return [:]
+        }
+    }
+
+    /// The file to load: a named .so or .la as given, else a base name
+    /// resolved .la first (a missing file is refused when loaded).
+    private static func pluginFile(named name: String?, default base: String) -> String {
+        if let name, name.hasSuffix(".so") || name.hasSuffix(".la") { return name }
+        let base = name ?? base
+        return ServiceProgram.pluginFile(base: base) ?? base + ".so"
     }
 
     /// The Postfix daemon command line; unknown options are fatal as in stock.

@@ -60,19 +60,41 @@ final class EventLoop {
         watch(fd, events: UInt32(EPOLLOUT.rawValue), handler)
     }
 
+    /// As watchReadable, for descriptors that are not the host's own (a
+    /// plugin's): returns 0, or the errno of a failed registration, and
+    /// leaves the loop as it was on failure.
+    func tryWatchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) -> Int32 {
+        register(fd, events: UInt32(EPOLLIN.rawValue), handler)
+    }
+
+    /// Registration failures of the host's own descriptors are fatal: they
+    /// mean the process can no longer do its work.
     private func watch(_ fd: Int32, events: UInt32, _ handler: @escaping ReadyHandler) {
+        let failure = register(fd, events: events, handler)
+        if failure != 0 {
+            MasterLog.fatal("epoll_ctl fd \(fd): \(errnoText(failure))")
+        }
+    }
+
+    private func register(_ fd: Int32, events: UInt32, _ handler: @escaping ReadyHandler) -> Int32 {
+        guard fd >= 0 else { return EBADF }
         let serial = nextSerial
-        nextSerial &+= 1
         let token = UInt64(UInt32(bitPattern: fd)) | (UInt64(serial) << 32)
         let index = Int(fd)
+        let known = index < registrations.count && registrations[index] != nil
+        var status = cs_epoll_ctl(epollFD, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events, token)
+        // The kernel forgets a descriptor when its last copy is closed, even
+        // if it was never unwatched: a reused number is new to epoll.
+        if status < 0 && known && errno == ENOENT {
+            status = cs_epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, events, token)
+        }
+        if status < 0 { return errno }
+        nextSerial &+= 1
         if index >= registrations.count {
             registrations += Array(repeating: nil, count: index + 1 - registrations.count)
         }
-        let op = registrations[index] == nil ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
-        if cs_epoll_ctl(epollFD, op, fd, events, token) < 0 {
-            MasterLog.fatal("epoll_ctl fd \(fd): \(errnoText())")
-        }
         registrations[index] = Registration(serial: serial, handler: handler)
+        return 0
     }
 
     /// Stops watching `fd`; must be called before the descriptor is closed.

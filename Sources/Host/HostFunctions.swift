@@ -3,7 +3,12 @@
 // Every function is a C function pointer that reaches the worker through
 // WorkerContext.shared (one plugin per process). Strings are copied into
 // the caller's buffer; nothing the host allocates is handed over, and no
-// Swift error can escape: failures become documented return values.
+// Swift error can escape. Every function is safe in every server model and
+// state: a call the host cannot honour (a client handle that is not live, a
+// descriptor the host needs, a NULL or absurd buffer, an event function in a
+// model without events) is refused with a logged error and a documented
+// failure value, and the worker goes on. A parameter whose value stock would
+// reject ends the worker with stock's fatal text, as a stock daemon would end.
 
 import Glibc
 import MailhostPluginABI
@@ -36,11 +41,32 @@ enum HostFunctions {
 
     private static var worker: WorkerContext? { WorkerContext.shared }
 
-    // MARK: strings
+    /// Longest buffer a plugin may hand over (log text, names, trigger data).
+    static let maximumLength = 1 << 20
 
-    static func text(_ value: mh_str) -> String {
-        guard let pointer = value.ptr, value.len > 0 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: value.len), as: UTF8.self)
+    /// Logs a refused call; the caller returns its failure value.
+    static func refuse(_ function: String, _ reason: String) {
+        MasterLog.error("plugin called \(function): \(reason) -- refused")
+    }
+
+    /// The bytes at pointer/length, or nil (refused and logged) when they
+    /// cannot be a buffer: NULL with a length, or a negative or huge length.
+    static func buffer(_ pointer: UnsafeRawPointer?, _ length: Int, in function: String) -> UnsafeRawBufferPointer? {
+        if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard length > 0, length <= maximumLength else {
+            refuse(function, "bad length \(UInt(bitPattern: length))")
+            return nil
+        }
+        guard let pointer else {
+            refuse(function, "NULL buffer with length \(length)")
+            return nil
+        }
+        return UnsafeRawBufferPointer(start: pointer, count: length)
+    }
+
+    /// An mh_str as a String, or nil (refused and logged) when it cannot be one.
+    static func text(_ value: mh_str, in function: String) -> String? {
+        buffer(value.ptr, value.len, in: function).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Copies `value` into buf (NUL-terminated when it fits); returns its length.
@@ -53,18 +79,41 @@ enum HostFunctions {
         return bytes.count
     }
 
-    /// The configuration with the plugin's default standing in for a
-    /// parameter that neither main.cf, -o nor Postfix defines.
-    static func config(_ name: String, default fallback: String) -> MainConfig? {
+    /// The worker, when the model offers the event functions; otherwise the
+    /// call is refused (the header marks them EVENT).
+    private static func eventWorker(_ function: String) -> WorkerContext? {
         guard let worker else { return nil }
-        if worker.config.rawValue(name) != nil || ParameterDefaults.value(name) != nil { return worker.config }
-        return worker.config.with(overrides: [(name, fallback)])
+        guard worker.model == UInt32(MH_MODEL_EVENT.rawValue) else {
+            refuse(function, "not available in the \(PluginABI.modelName(worker.model)) server model")
+            return nil
+        }
+        return worker
+    }
+
+    /// A parameter read with stock's rules: the plugin's default stands in
+    /// for a parameter that neither main.cf, -o nor Postfix defines; a value
+    /// that does not parse ends the worker with stock's fatal text.
+    static func parameter<T>(_ name: mh_str, default fallback: String, in function: String,
+                             _ read: (MainConfig, String) throws -> T) -> T? {
+        guard let worker, let key = text(name, in: function) else { return nil }
+        var config = worker.config
+        if !config.isDefined(key) {
+            config = config.with(overrides: [(key, fallback)])
+        }
+        do {
+            return try read(config, key)
+        } catch let error as ConfigError {
+            MasterLog.fatal(error.message)
+        } catch {
+            MasterLog.fatal("\(error)")
+        }
     }
 
     // MARK: the functions
 
     static let log: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = { _, level, text, length in
-        let message = text.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+        guard let bytes = buffer(text, length, in: "log") else { return }
+        let message = String(decoding: bytes, as: UTF8.self)
         switch level {
         case Int32(MH_LOG_WARNING.rawValue): MasterLog.warning(message)
         case Int32(MH_LOG_ERROR.rawValue): MasterLog.error(message)
@@ -74,32 +123,35 @@ enum HostFunctions {
     }
 
     static let paramString: @convention(c) (OpaquePointer?, mh_str, mh_str, UnsafeMutablePointer<CChar>?, Int) -> Int = { _, name, fallback, buffer, size in
-        let key = text(name)
-        let value = (try? config(key, default: text(fallback))?.value(key)) ?? text(fallback)
-        return copy(value, buffer, size)
+        guard let fallbackText = text(fallback, in: "param_string") else { return 0 }
+        let value = parameter(name, default: fallbackText, in: "param_string") { try $0.value($1) }
+        return copy(value ?? fallbackText, buffer, size)
     }
 
     static let paramInt: @convention(c) (OpaquePointer?, mh_str, Int64) -> Int64 = { _, name, fallback in
-        let key = text(name)
-        guard let value = try? config(key, default: String(fallback))?.integer(key) else { return fallback }
-        return Int64(value)
+        parameter(name, default: String(fallback), in: "param_int") { Int64(try $0.integer($1)) } ?? fallback
     }
 
     static let paramBool: @convention(c) (OpaquePointer?, mh_str, Int32) -> Int32 = { _, name, fallback in
-        let key = text(name)
-        guard let value = try? config(key, default: fallback != 0 ? "yes" : "no")?.boolean(key) else { return fallback }
-        return value ? 1 : 0
+        let value = parameter(name, default: fallback != 0 ? "yes" : "no", in: "param_bool") { try $0.boolean($1) }
+        return value.map { $0 ? 1 : 0 } ?? fallback
     }
 
     static let paramTime: @convention(c) (OpaquePointer?, mh_str, mh_str) -> Int64 = { _, name, fallback in
-        let key = text(name)
-        guard let value = try? config(key, default: text(fallback))?.seconds(key) else { return -1 }
-        return Int64(value)
+        guard let fallbackText = text(fallback, in: "param_time") else { return -1 }
+        return parameter(name, default: fallbackText, in: "param_time") { Int64(try $0.seconds($1)) } ?? -1
     }
 
     static let sendTrigger: @convention(c) (OpaquePointer?, mh_str, UnsafePointer<CChar>?, Int) -> Int32 = { _, service, data, length in
-        let bytes = data.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
-        return Triggers.send(to: text(service), bytes) ? 0 : -1
+        guard let worker, let name = text(service, in: "send_trigger"),
+              let bytes = buffer(data, length, in: "send_trigger") else { return -1 }
+        switch Triggers.send(to: name, Array(bytes), inetServices: worker.spec.inetServices) {
+        case .sent:
+            return 0
+        case .failed(let reason):
+            MasterLog.warning("send_trigger \(name): \(reason)")
+            return -1
+        }
     }
 
     static let serviceName: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int) -> Int = { _, buffer, size in
@@ -115,31 +167,60 @@ enum HostFunctions {
         exit(status)
     }
 
-    static let clientFD: @convention(c) (OpaquePointer?) -> Int32 = { client in
-        guard let client else { return -1 }
-        return ClientHandle(client).fd
+    static let clientFD: @convention(c) (OpaquePointer?) -> Int32 = { handle in
+        guard let client = worker?.clients.lookup(handle) else {
+            refuse("client_fd", "unknown or finished client")
+            return -1
+        }
+        return client.fd
     }
 
-    static let clientDone: @convention(c) (OpaquePointer?, OpaquePointer?) -> Void = { _, client in
-        guard let worker, let client else { return }
-        let handle = ClientHandle(client)
-        Skeletons.clientDone(worker, handle)
-        handle.release()
+    static let clientDone: @convention(c) (OpaquePointer?, OpaquePointer?) -> Void = { _, handle in
+        guard let worker = eventWorker("client_done") else { return }
+        guard let handle, Skeletons.endClient(worker, handle) else {
+            refuse("client_done", "unknown or finished client")
+            return
+        }
     }
 
     static let watchRead: @convention(c) (OpaquePointer?, Int32, (@convention(c) (UnsafeMutableRawPointer?, Int32) -> Void)?, UnsafeMutableRawPointer?) -> Int32 = { _, fd, callback, context in
-        guard let worker, let callback, fd >= 0 else { return -1 }
-        worker.loop.watchReadable(fd) { _ in callback(context, fd) }
+        guard let worker = eventWorker("watch_read") else { return -1 }
+        guard let callback else {
+            refuse("watch_read", "NULL callback")
+            return -1
+        }
+        guard fd >= 0, !worker.isHostDescriptor(fd) else {
+            refuse("watch_read", "descriptor \(fd) is not the plugin's")
+            return -1
+        }
+        let failure = worker.loop.tryWatchReadable(fd) { _ in
+            _ = worker.withWatchdog { callback(context, fd) }
+        }
+        guard failure == 0 else {
+            refuse("watch_read", "descriptor \(fd): \(errnoText(failure))")
+            return -1
+        }
         return 0
     }
 
     static let unwatch: @convention(c) (OpaquePointer?, Int32) -> Void = { _, fd in
-        worker?.loop.unwatch(fd)
+        guard let worker = eventWorker("unwatch") else { return }
+        guard !worker.isHostDescriptor(fd) else {
+            refuse("unwatch", "descriptor \(fd) is not the plugin's")
+            return
+        }
+        worker.loop.unwatch(fd)
     }
 
     static let timer: @convention(c) (OpaquePointer?, Int64, (@convention(c) (UnsafeMutableRawPointer?) -> Void)?, UnsafeMutableRawPointer?) -> Int32 = { _, milliseconds, callback, context in
-        guard let worker, let callback else { return -1 }
-        worker.loop.after(Double(max(0, milliseconds)) / 1000) { callback(context) }
+        guard let worker = eventWorker("timer") else { return -1 }
+        guard let callback else {
+            refuse("timer", "NULL callback")
+            return -1
+        }
+        worker.loop.after(Double(max(0, milliseconds)) / 1000) {
+            _ = worker.withWatchdog { callback(context) }
+        }
         return 0
     }
 

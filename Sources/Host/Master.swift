@@ -23,7 +23,13 @@ final class Master {
     private var generation: UInt32 = 0
     private var childEnvironment: [String] = []
     private let flowPipe: (read: Int32, write: Int32)
+    /// master.cf inet services by name, handed to plugin workers for
+    /// send_trigger; rebuilt with each configuration.
+    private var inetServices: [String: [ResolvedAddress]] = [:]
     private lazy var wakeups = WakeupSender(loop: loop)
+    /// Told of each reaped child that is not a service process (a plugin
+    /// validator, see PluginValidator).
+    var otherChildReaped: (pid_t) -> Void = { _ in }
 
     init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
         self.loop = loop
@@ -44,6 +50,7 @@ final class Master {
     /// Starts every service of a freshly parsed master.cf. At start-up a
     /// service that cannot listen is fatal, as for the stock master.
     func startAll(_ configuration: Configuration) {
+        inetServices = configuration.services.inetServicesByName
         for entry in configuration.services.entries {
             if let failure = startService(entry, program: program(for: entry, in: configuration)) {
                 MasterLog.fatal(failure)
@@ -51,24 +58,26 @@ final class Master {
         }
     }
 
-    /// Creates listeners and the status channel; returns an error text.
+    /// What a service runs: its resolved plugin, else the executable in daemon_directory.
     private func program(for entry: MasterEntry, in configuration: Configuration) -> ServiceProgram {
         configuration.programs[entry.key] ?? .executable(path: settings.daemonDirectory + "/" + entry.command)
     }
 
+    /// Creates listeners and the status channel; returns an error text.
     private func startService(_ entry: MasterEntry, program: ServiceProgram) -> String? {
         let backlog = Int32(max(entry.processLimit, settings.defaultProcessLimit))
         let fds: [Int32]
         do {
             fds = try Listeners.open(entry, backlog: backlog, owner: settings.mailOwner)
         } catch let error as ListenError {
-            return error.message
+            return error.message + descriptorShortage(errno, entry)
         } catch {
             return "\(error)"
         }
         guard let channel = StatusChannel() else {
+            let code = errno
             Listeners.closeAll(fds)
-            return "socketpair: \(errnoText())"
+            return "socketpair: \(errnoText(code))" + descriptorShortage(code, entry)
         }
         let service = Service(entry: entry, program: program,
                               throttleDelay: settings.serviceThrottleTime, listenFDs: fds, channel: channel)
@@ -78,6 +87,20 @@ final class Master {
         startWakeups(service)
         updateListening(service)
         return nil
+    }
+
+    /// Says why a service did not fit when the open-file limit is the cause.
+    private func descriptorShortage(_ code: Int32, _ entry: MasterEntry) -> String {
+        guard code == EMFILE else { return "" }
+        return " -- open file limit \(Self.openFileLimit()) reached at service \(entry.name)(\(entry.canonicalName)):"
+            + " each service takes two descriptors plus one per listener"
+    }
+
+    /// The soft RLIMIT_NOFILE: no descriptor gets a number at or above it.
+    static func openFileLimit() -> Int32 {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return Int32.max }
+        return Int32(clamping: limit.rlim_cur)
     }
 
     /// Applies a new entry to a running service and retires its children.
@@ -99,8 +122,7 @@ final class Master {
         service.removed = true
         loop.cancel(service.wakeupTimer)
         loop.cancel(service.throttleTimer)
-        loop.unwatch(service.channel.masterFD)
-        service.channel.close()
+        closeChannel(service)
         setListening(service, false)
         for child in children.all where child.service === service {
             child.killedByMaster = true
@@ -113,12 +135,30 @@ final class Master {
 
     /// A new channel: children holding the old one see EOF and retire.
     private func replaceChannel(_ service: Service) {
-        guard let channel = StatusChannel() else {
-            MasterLog.warning("service \(service.label): socketpair: \(errnoText()) -- keeping the old status channel")
+        if let channel = StatusChannel() {
+            closeChannel(service)
+            install(channel, service)
             return
         }
+        let code = errno
+        let old = service.channel
+        guard code == EMFILE, max(old.masterFD, old.childFD) < Self.openFileLimit() else {
+            MasterLog.warning("service \(service.label): socketpair: \(errnoText(code)) -- keeping the old status channel")
+            return
+        }
+        // No descriptor to spare: close the old channel first, as stock always
+        // does. Its two descriptors are below the limit, so the new pair fits.
+        closeChannel(service)
+        guard let channel = StatusChannel() else { MasterLog.fatal("socketpair: \(errnoText())") }
+        install(channel, service)
+    }
+
+    private func closeChannel(_ service: Service) {
         loop.unwatch(service.channel.masterFD)
         service.channel.close()
+    }
+
+    private func install(_ channel: StatusChannel, _ service: Service) {
         service.channel = channel
         watchStatus(service)
     }
@@ -177,10 +217,11 @@ final class Master {
         switch service.program {
         case .executable(let path):
             pid = Spawner.spawn(path: path, argv: argv, environment: environment, descriptors: descriptors)
-        case let .plugin(path, loadName):
-            let spec = PluginWorkerSpec(entry: service.entry, loadName: loadName, path: path, main: main,
+        case .plugin(let path):
+            let spec = PluginWorkerSpec(entry: service.entry, path: path, main: main,
                                         settings: settings, generation: generation,
-                                        stressActive: EventLoop.now() < service.stressExpiry)
+                                        stressActive: EventLoop.now() < service.stressExpiry,
+                                        inetServices: inetServices)
             pid = Spawner.spawnPlugin(spec, descriptors: descriptors)
         }
         if pid < 0 {
@@ -279,7 +320,10 @@ final class Master {
         while true {
             let pid = waitpid(-1, &status, WNOHANG)
             if pid <= 0 { return }
-            guard let child = children.remove(pid) else { continue }
+            guard let child = children.remove(pid) else {
+                otherChildReaped(pid)
+                continue
+            }
             childExited(child, status: ExitStatus(status))
         }
     }
@@ -342,6 +386,7 @@ final class Master {
 
     /// Replaces the running configuration with an already validated one.
     func apply(_ configuration: Configuration) {
+        inetServices = configuration.services.inetServicesByName
         settings = configuration.settings
         main = configuration.main
         childEnvironment = MasterEnvironment.current()

@@ -2,10 +2,12 @@
 //
 // Records go to syslog(3) as "<syslog_name>/master[pid]: [level: ]text", or,
 // when maillog_file is set, through PostlogClient (shared with the tools): one
-// datagram each to postlogd's public socket, falling back to appending to
-// maillog_file directly while postlogd is not there (as the stock master does
-// before its postlogd starts). fatal() logs,
-// pauses one second like Postfix's msg_fatal, and exits with status 1.
+// datagram each to postlogd's public socket, sent through a non-blocking
+// socket kept open from configure() on (logging needs no new descriptor and
+// never waits), falling back to appending to maillog_file directly while
+// postlogd is not there or not reading (as the stock master does before its
+// postlogd starts). fatal() logs, pauses one second like Postfix's msg_fatal,
+// and exits with status 1.
 // Nothing is ever written to stderr: the stock master does not either.
 
 import Glibc
@@ -60,6 +62,7 @@ enum MasterLog {
         cs_closelog()
         cs_openlog(tag, facility)
         sink = newSink
+        if case .postlog = newSink { _ = postlogSocket() }
     }
 
     static func info(_ text: String) { emit(.info, text) }
@@ -84,8 +87,23 @@ enum MasterLog {
         case .syslog:
             cs_syslog(level.syslogPriority, body)
         case let .postlog(client, direct):
-            client.log(tag: tag, text: body, direct: direct)
+            client.log(tag: tag, text: body, direct: direct, through: postlogSocket())
         }
+    }
+
+    /// Kept open, as stock keeps its logger socket, so that a process at its
+    /// open-file limit can still say so; non-blocking, unlike stock's, so that
+    /// a postlogd that cannot start (its queue full) never stops the master:
+    /// records then go to maillog_file. Owned by the process that opened it:
+    /// a forked child opens its own rather than trust an inherited number.
+    private static var ownSocket: (fd: Int32, pid: pid_t) = (-1, 0)
+
+    private static func postlogSocket() -> Int32? {
+        let pid = getpid()
+        if ownSocket.fd < 0 || ownSocket.pid != pid {
+            ownSocket = (PostlogClient.openSocket(nonBlocking: true), pid)
+        }
+        return ownSocket.fd >= 0 ? ownSocket.fd : nil
     }
 
     /// Looks up a syslog facility by its Postfix name (mail, local0, ...).

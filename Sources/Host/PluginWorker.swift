@@ -1,7 +1,7 @@
 // PluginWorker.swift - a plugin service process, forked from the master without exec.
 //
-// Order of work in the child: default signal handlers (a plugin fault must
-// end only this process), descriptors placed as for an executable daemon
+// Order of work in the child: default signal actions (set by cs_fork: a
+// plugin fault must end only this process), descriptors placed as for an executable daemon
 // (3/4 flow pipe, 5 status, 6.. listeners) and every other master
 // descriptor closed, logging as "<syslog_name>/<command>", plugin loaded and
 // its descriptor checked again, PRE_INIT as root, chroot and privilege drop
@@ -15,17 +15,18 @@ import PostfixConfig
 /// Everything a worker needs, captured by the master before fork().
 struct PluginWorkerSpec {
     let entry: MasterEntry
-    let loadName: String
     let path: String
     let main: MainConfig
     let settings: MasterSettings
     let generation: UInt32
     let stressActive: Bool
+    /// master.cf inet services by name, for send_trigger (a worker may be
+    /// chrooted and cannot read master.cf itself).
+    var inetServices: [String: [ResolvedAddress]] = [:]
 }
 
 enum PluginWorker {
     static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
-        resetChildSignals()
         cs_set_process_name(spec.entry.command)
         Spawner.placeDescriptors(descriptors)
         cs_close_from(Spawner.firstListenFD + Int32(descriptors.listeners.count))
@@ -75,13 +76,15 @@ enum PluginWorker {
                             facility: spec.settings.syslogFacility, sink: spec.settings.logSink)
     }
 
+    /// Loads the plugin through the same file and ABI checks as validation:
+    /// the file may have changed since. A refusal ends only this worker.
     private static func loadChecked(_ spec: PluginWorkerSpec) -> UnsafePointer<mh_plugin_descriptor> {
-        switch PluginLoader.load(spec.loadName) {
-        case .failed(let reason):
-            MasterLog.fatal(PluginMessages.refused(spec.path, reason))
-        case .loaded(let descriptor):
-            let problems = PluginInfo(descriptor: UnsafeRawPointer(descriptor)).problems()
-            if let first = problems.first { MasterLog.fatal(PluginMessages.refused(spec.path, first)) }
+        switch PluginLoader.loadChecked(spec.path) {
+        case .refused(let problems):
+            let lines = problems.map { PluginMessages.refused(spec.path, $0) }
+            lines.dropLast().forEach(MasterLog.error)
+            MasterLog.fatal(lines.last ?? PluginMessages.refused(spec.path, "no reason given"))
+        case .loaded(let descriptor, _):
             return descriptor
         }
     }

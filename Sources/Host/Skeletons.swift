@@ -7,6 +7,9 @@
 //        to TRIGGER; fifo listeners are read directly.
 // event: ACCEPT gets the connection; the plugin drives it with the host's
 //        watch and timer functions and ends it with client_done.
+// Connections live in the worker's ClientRegistry: the skeleton ends one only
+// if it is still registered, so a plugin that already ended it (event model)
+// cannot make the host close or count it twice.
 // Listeners are non-blocking and shared with sibling processes, so a lost
 // accept race (EAGAIN) is simply ignored.
 
@@ -38,32 +41,25 @@ enum Skeletons {
     private static func single(_ worker: WorkerContext, _ fd: Int32) {
         guard let client = acceptClient(fd), let serve = worker.callbacks.serve else { return }
         worker.reportBusy()
-        let handle = ClientHandle(client)
-        _ = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle.pointer) }
-        handle.release()
-        close(client)
-        worker.useCount += 1
-        worker.reportIdle()
+        let handle = worker.clients.open(client)
+        _ = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle) }
+        endClient(worker, handle)
     }
 
     // MARK: multi
 
     private static func multiAccept(_ worker: WorkerContext, _ fd: Int32) {
         guard !worker.retiring, let client = acceptClient(fd) else { return }
-        worker.clientCount += 1
-        let handle = ClientHandle(client)
+        let handle = worker.clients.open(client)
         worker.loop.watchReadable(client) { _ in
             guard let serve = worker.callbacks.serve else { return }
             worker.reportBusy()
-            let status = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle.pointer) }
+            let status = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle) }
             if status < 0 {
-                worker.loop.unwatch(client)
-                handle.release()
-                close(client)
-                worker.clientCount -= 1
-                worker.useCount += 1
+                endClient(worker, handle)
+            } else {
+                worker.reportIdle()
             }
-            worker.reportIdle()
         }
     }
 
@@ -94,43 +90,28 @@ enum Skeletons {
 
     private static func event(_ worker: WorkerContext, _ fd: Int32) {
         guard !worker.retiring, let client = acceptClient(fd), let accept = worker.callbacks.accept else { return }
-        worker.clientCount += 1
         worker.reportBusy()
-        let handle = ClientHandle(client)
-        let status = worker.withWatchdog { accept(worker.hostHandle, worker.state, handle.pointer) }
-        if status < 0 { clientDone(worker, handle) }
-        worker.reportIdle()
+        let handle = worker.clients.open(client)
+        let status = worker.withWatchdog { accept(worker.hostHandle, worker.state, handle) }
+        if status < 0 && worker.clients.lookup(handle) != nil {
+            endClient(worker, handle)
+        } else {
+            worker.reportIdle()
+        }
     }
 
-    /// Ends an event-model connection (the plugin's client_done).
-    static func clientDone(_ worker: WorkerContext, _ handle: ClientHandle) {
-        guard handle.fd >= 0 else { return }
-        worker.loop.unwatch(handle.fd)
-        close(handle.fd)
-        handle.markClosed()
-        worker.clientCount -= 1
+    // MARK: ending a connection
+
+    /// Ends a live connection: no watch left on its descriptor, descriptor
+    /// closed, one more use, then the status report and the exit rules.
+    /// Returns false (and does nothing) when the handle is not live.
+    @discardableResult
+    static func endClient(_ worker: WorkerContext, _ handle: OpaquePointer) -> Bool {
+        guard let client = worker.clients.lookup(handle) else { return false }
+        worker.loop.unwatch(client.fd)
+        worker.clients.end(handle)
         worker.useCount += 1
-        if worker.clientCount == 0 { worker.reportIdle() }
+        worker.reportIdle()
+        return true
     }
-}
-
-/// The mh_client a plugin sees: a heap cell holding the descriptor.
-struct ClientHandle {
-    let pointer: OpaquePointer
-    private let cell: UnsafeMutablePointer<Int32>
-
-    init(_ fd: Int32) {
-        cell = .allocate(capacity: 1)
-        cell.initialize(to: fd)
-        pointer = OpaquePointer(cell)
-    }
-
-    init(_ pointer: OpaquePointer) {
-        self.pointer = pointer
-        cell = UnsafeMutablePointer<Int32>(pointer)
-    }
-
-    var fd: Int32 { cell.pointee }
-    func markClosed() { cell.pointee = -1 }
-    func release() { cell.deallocate() }
 }

@@ -23,9 +23,12 @@ final class WorkerContext {
     let listenFDs: [Int32]
     let loop = EventLoop()
     var state: UnsafeMutableRawPointer?
-    var clientCount = 0
+    let clients = ClientRegistry()
     var useCount = 0
     var retiring = false
+    /// Set once an orderly exit has begun: PRE_EXIT runs at most once, even
+    /// when it calls the host's exit itself.
+    private var exiting = false
     private var idleTimer: EventLoop.TimerID?
     let maxIdle: Int
     let maxUse: Int
@@ -42,9 +45,17 @@ final class WorkerContext {
         self.callbacks = PluginCallbacks(descriptor)
         self.model = descriptor.pointee.server_model
         self.listenFDs = (0..<listeners).map { Spawner.firstListenFD + Int32($0) }
-        maxIdle = (try? config.seconds("max_idle")) ?? 100
-        maxUse = (try? config.integer("max_use")) ?? 100
-        daemonTimeout = UInt32((try? config.seconds("daemon_timeout")) ?? 18000)
+        let limits = WorkerLimits.read(config)
+        maxIdle = limits.maxIdle
+        maxUse = limits.maxUse
+        daemonTimeout = limits.daemonTimeout
+    }
+
+    /// Descriptors the host itself watches or needs: a plugin may not watch
+    /// or unwatch them, or the worker would stop hearing its master or its
+    /// listeners.
+    func isHostDescriptor(_ fd: Int32) -> Bool {
+        fd == WorkerContext.statusFD || listenFDs.contains(fd)
     }
 
     // MARK: life cycle
@@ -69,7 +80,10 @@ final class WorkerContext {
     }
 
     func orderlyExit(_ status: Int32 = 0) -> Never {
-        if let preExit = callbacks.preExit { preExit(hostHandle, state) }
+        if !exiting {
+            exiting = true
+            if let preExit = callbacks.preExit { preExit(hostHandle, state) }
+        }
         exit(status)
     }
 
@@ -83,7 +97,7 @@ final class WorkerContext {
     /// After a client or request: AVAIL, then the exit rules.
     func reportIdle() {
         if !writeStatus(StatusUpdate.available) { orderlyExit() }
-        if clientCount == 0 {
+        if clients.count == 0 {
             if retiring || (maxUse > 0 && useCount >= maxUse) { orderlyExit() }
             armIdleTimer()
         }
@@ -102,7 +116,7 @@ final class WorkerContext {
         loop.unwatch(WorkerContext.statusFD)
         retiring = true
         for fd in listenFDs { loop.unwatch(fd) }
-        if clientCount == 0 || model == UInt32(MH_MODEL_MULTI.rawValue) { orderlyExit() }
+        if clients.count == 0 || model == UInt32(MH_MODEL_MULTI.rawValue) { orderlyExit() }
     }
 
     private func armIdleTimer() {

@@ -1,10 +1,17 @@
 // main.swift - master(8): start-up sequence, signals and the event loop.
 //
-// Start-up follows the stock order: umask 077, logging, privilege and option
-// checks, optional wait monitor, detaching, descriptor reservation, main.cf,
-// environment, lock files, master.cf and services, then the event loop.
+// Start-up: umask 077, logging, privilege and option checks, optional wait
+// monitor, detaching, descriptor reservation, main.cf (all that -t reads, as
+// stock) and master.cf, open-file limit, environment, lock files, services,
+// then the event loop. (Stock reads master.cf after taking its locks; ours
+// validates both files before anything runs.)
 // A bad configuration at start-up is fatal (like stock); at reload it is
 // logged with its file and line and the running configuration stays.
+// Plugins are validated in children: at start-up all at once before the
+// services start; at reload while the running configuration keeps serving,
+// the new one being applied when every validator has answered or timed out.
+// A SIGHUP during that wait is remembered: one more reload follows as soon
+// as the pending one is applied, however many SIGHUPs arrived.
 
 import Glibc
 import CSystem
@@ -40,25 +47,28 @@ if !options.initMode && !options.debugger && !options.foreground && getsid(0) !=
 reserveLowDescriptors()
 
 let configDirectory = getenv("MAIL_CONFIG").map { String(cString: $0) } ?? "/etc/postfix"
-var configuration: Configuration
-do {
-    configuration = try Configuration.load(configDirectory: configDirectory, frozen: nil)
-} catch {
-    logConfigWarnings(error)
-    MasterLog.fatal("\(error)")
-}
-applyLogging(configuration.settings)
-MasterEnvironment.apply(configuration.settings)
-if chdir(configuration.settings.queueDirectory) < 0 {
-    MasterLog.fatal("chdir \(configuration.settings.queueDirectory): \(errnoText())")
-}
-
 let pidPath = "pid/\(program).pid"
-if options.testOnly { exit(LockFiles.isRunning(pidPath: pidPath) ? 1 : 0) }
+// -t asks only whether a master holds the lock: as stock, main.cf alone is
+// read, so a broken master.cf (or a slow plugin) cannot make postfix-script
+// believe that a master runs.
+if options.testOnly {
+    let settings = fatalOnConfigError { try MasterSettings.load(MainConfig.load(configDirectory: configDirectory)) }
+    applyLogging(settings)
+    enterQueueDirectory(settings)
+    exit(LockFiles.isRunning(pidPath: pidPath) ? 1 : 0)
+}
+var configuration = fatalOnConfigError { try Configuration.load(configDirectory: configDirectory, frozen: nil) }
+applyLogging(configuration.settings)
+raiseOpenFileLimit()
+MasterEnvironment.apply(configuration.settings)
+enterQueueDirectory(configuration.settings)
 let pidLock = takeLock(pidPath, owner: nil)
 let dataLock = takeLock(configuration.settings.dataDirectory + "/master.lock",
                         owner: configuration.settings.mailOwner)
 if debugMode { Debugger.run(configuration.settings, command: configuration.main) }
+// Only now, with the locks held: a second master started by mistake runs no
+// plugin code before it stops on the lock.
+configuration.applyValidation(PluginValidator.validateNow(configuration.pluginPaths))
 configuration.logNotices()
 
 let loop = EventLoop()
@@ -66,6 +76,10 @@ let master = Master(loop: loop, configuration: configuration,
                     flags: ChildFlags(debug: options.foreground, verbose: verbose),
                     initMode: options.initMode)
 master.startAll(configuration)
+/// The reload waiting for its plugin validators, and whether another SIGHUP came meanwhile.
+var pendingValidation: ValidationBatch?
+var reloadAgain = false
+master.otherChildReaped = { pendingValidation?.childReaped($0) }
 _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reload: reload,
     reap: { master.reapChildren() },
@@ -76,6 +90,7 @@ if let monitorFD { InitMonitor.signalReady(monitorFD) }
 if let seconds = options.exitAfter {
     loop.after(Double(seconds)) {
         MasterLog.info("master exit time has arrived")
+        pendingValidation?.cancel()
         exit(0)
     }
 }
@@ -102,6 +117,23 @@ func reserveLowDescriptors() {
     for _ in 0..<5 { _ = fcntl(0, F_DUPFD_CLOEXEC, 3) }
 }
 
+/// As every stock Postfix program does when its event loop starts, the soft
+/// open-file limit goes up to the hard limit (children inherit it), with
+/// stock's warning when the result is small.
+func raiseOpenFileLimit() {
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    var limit = rlimit()
+    guard getrlimit(resource, &limit) == 0 else { MasterLog.fatal("unable to determine open file limit") }
+    let wanted = min(limit.rlim_max, rlim_t(Int32.max))
+    if limit.rlim_cur < wanted {
+        limit.rlim_cur = wanted
+        if setrlimit(resource, &limit) < 0 { MasterLog.fatal("unable to determine open file limit") }
+    }
+    if limit.rlim_cur < 256 {
+        MasterLog.warning("could allocate space for only \(limit.rlim_cur) open files")
+    }
+}
+
 func takeLock(_ path: String, owner: MailOwner?) -> Int32 {
     let outcome = owner.map { owner in owner.asUser { LockFiles.acquire(path) } } ?? LockFiles.acquire(path)
     switch outcome {
@@ -120,6 +152,22 @@ func logConfigWarnings(_ error: Error) {
     (error as? ConfigError)?.warnings.forEach(MasterLog.warning)
 }
 
+/// A configuration error at start-up is fatal, as stock.
+func fatalOnConfigError<T>(_ load: () throws -> T) -> T {
+    do {
+        return try load()
+    } catch {
+        logConfigWarnings(error)
+        MasterLog.fatal("\(error)")
+    }
+}
+
+func enterQueueDirectory(_ settings: MasterSettings) {
+    if chdir(settings.queueDirectory) < 0 {
+        MasterLog.fatal("chdir \(settings.queueDirectory): \(errnoText())")
+    }
+}
+
 func applyLogging(_ settings: MasterSettings) {
     MasterLog.configure(syslogName: settings.syslogName, program: program,
                         facility: settings.syslogFacility, sink: settings.logSink)
@@ -128,8 +176,15 @@ func applyLogging(_ settings: MasterSettings) {
 // MARK: signal work
 
 func reload() {
+    if pendingValidation != nil {
+        if !reloadAgain {
+            MasterLog.info("reload requested while plugins are validated: reloading again once the pending reload is applied")
+        }
+        reloadAgain = true
+        return
+    }
     MasterLog.info("reload -- version \(configuration.settings.version), configuration \(configDirectory)")
-    let next: Configuration
+    var next: Configuration
     do {
         next = try Configuration.load(configDirectory: configDirectory, frozen: configuration.frozen)
     } catch {
@@ -138,11 +193,25 @@ func reload() {
         MasterLog.error("reload failed: keeping the running configuration")
         return
     }
+    let plugins = next.pluginPaths
+    if plugins.isEmpty { return applyReload(next) }
+    pendingValidation = PluginValidator.start(plugins, loop: loop) { results in
+        pendingValidation = nil
+        next.applyValidation(results)
+        applyReload(next)
+    }
+}
+
+func applyReload(_ next: Configuration) {
     next.logNotices()
     configuration = next
     MasterEnvironment.apply(next.settings)
     master.apply(next)
     applyLogging(next.settings)
+    if reloadAgain {
+        reloadAgain = false
+        reload()
+    }
 }
 
 func terminate(_ signo: Int32) -> Never {
@@ -150,6 +219,7 @@ func terminate(_ signo: Int32) -> Never {
     _ = cs_signal_ignore(SIGTERM)
     MasterLog.bypassPostlog()
     MasterLog.info("terminating on signal \(signo)")
+    pendingValidation?.cancel()
     master.terminateChildren()
     _ = cs_signal_default(signo)
     raise(signo)

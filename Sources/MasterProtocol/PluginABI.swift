@@ -17,7 +17,6 @@ public enum PluginABI {
     public static let major = UInt16(MH_ABI_MAJOR)
     public static let minor = UInt16(MH_ABI_MINOR)
     public static let descriptorSize = UInt32(MemoryLayout<mh_plugin_descriptor>.size)
-    public static let knownCapabilities = UInt64(MH_CAP_KNOWN)
 
     /// The Swift compiler that built the host; Swift plugins must match it.
     public static var swiftRuntime: String { SwiftRuntime.version }
@@ -30,6 +29,14 @@ public enum PluginABI {
         case UInt32(MH_MODEL_EVENT.rawValue): return "event"
         default: return "unknown"
         }
+    }
+
+    /// The capabilities the host offers a plugin of `model`: the event
+    /// functions (watches, timers, client_done) only where the plugin owns
+    /// its connections, the event model.
+    public static func offeredCapabilities(model: UInt32) -> UInt64 {
+        let everywhere = UInt64(MH_CAP_PARAMETERS) | UInt64(MH_CAP_LOGGING) | UInt64(MH_CAP_TRIGGERS)
+        return model == UInt32(MH_MODEL_EVENT.rawValue) ? everywhere | UInt64(MH_CAP_EVENTS) : everywhere
     }
 
     /// The callback each model cannot do without, besides INIT.
@@ -122,8 +129,10 @@ public struct PluginInfo: Equatable, Sendable {
         if !swiftRuntime.isEmpty && swiftRuntime != PluginABI.swiftRuntime {
             found.append(PluginMessages.mismatch("Swift runtime", plugin: swiftRuntime, host: PluginABI.swiftRuntime))
         }
-        if capabilities & ~PluginABI.knownCapabilities != 0 {
-            found.append(PluginMessages.mismatch("required capabilities", plugin: hex(capabilities), host: hex(PluginABI.knownCapabilities)))
+        let offered = PluginABI.offeredCapabilities(model: model)
+        if capabilities & ~offered != 0 {
+            found.append(PluginMessages.mismatch("required capabilities", plugin: hex(capabilities),
+                                                 host: hex(offered) + " in the \(modelName) server model"))
         }
         for callback in PluginABI.requiredCallbacks(model: model) where !callbackIDs.contains(callback.id) {
             found.append(PluginMessages.missingCallback(callback.name, model: modelName))

@@ -34,6 +34,15 @@ public enum PluginMessages {
     public static let missingEntry = "missing entry symbol " + PluginABI.entryName
     public static func notRootOwned(_ path: String) -> String { "\(path) is not owned by root" }
     public static func writable(_ path: String) -> String { "\(path) is group or world writable" }
+    public static func notRegularFile(_ path: String) -> String { "\(path) is not a regular file" }
+    public static func archiveNamesNoLibrary(_ path: String) -> String { "\(path) names no shared library (dlname is empty)" }
+    public static func archiveLibraryMissing(_ path: String, dlname: String, tried: [String]) -> String {
+        "\(path) names \(dlname), which is not at " + tried.joined(separator: " or ")
+    }
+    public static func archiveUnquoted(_ path: String, field: String, line: Int) -> String {
+        "\(path), line \(line): \(field) value is not quoted"
+    }
+    public static func archiveTooLarge(_ path: String) -> String { "\(path) is too large for a libtool archive" }
     public static func loadFailed(_ text: String) -> String { "cannot load: \(text)" }
     public static let validatorDied = "validation process died"
     public static let validatorTimeout = "validation timed out"

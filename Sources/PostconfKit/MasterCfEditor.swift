@@ -8,26 +8,29 @@
 // newline before it; -MX drops and -M# comments out ("#" prefix) a matching
 // entry's lines; -Fe/-Pe/-PX rewrite a matching entry (MasterEntryText) and
 // write it where the next entry starts (or at the end), so comment lines
-// between its lines come first; requests that match nothing are reported.
+// between its lines come first; -Fe, -Pe and -PX requests that match
+// nothing are reported (-M requests are not). An entry line without both
+// name and type, a name holding "=" or a type holding "=" or "/" is refused
+// with the file and line, as stock does.
 // -Me also removes later entries that match its pattern or carry the new
 // entry's own name/type (the first such entry is the one replaced); -Fe
 // values are checked only against entries they apply to (a bad value for a
 // matching entry is refused, nothing is written).
 
-public enum MasterCfEdit: Equatable {
-    case setEntry([(pattern: String, entry: MasterEntryText)])
-    case removeEntry([String])
-    case commentEntry([String])
-    case setField([(pattern: String, field: Int, value: String, request: String)])
-    case setParameter([(pattern: String, name: String, value: String, request: String)])
-    case removeParameter([(pattern: String, name: String, request: String)])
+enum MasterCfEdit: Equatable {
+    case setEntry([(pattern: ServicePattern, entry: MasterEntryText)])
+    case removeEntry([ServicePattern])
+    case commentEntry([ServicePattern])
+    case setField([(pattern: ServicePattern, field: Int, value: String, request: String)])
+    case setParameter([(pattern: ServicePattern, name: String, value: String, request: String)])
+    case removeParameter([(pattern: ServicePattern, name: String, request: String)])
 
-    public static func == (a: MasterCfEdit, b: MasterCfEdit) -> Bool { "\(a)" == "\(b)" }
+    static func == (a: MasterCfEdit, b: MasterCfEdit) -> Bool { "\(a)" == "\(b)" }
 }
 
-public enum MasterCfEditor {
+enum MasterCfEditor {
     /// Applies `edit`; returns the new text and the requests that matched nothing.
-    public static func apply(_ edit: MasterCfEdit, to text: [UInt8]) throws -> (text: [UInt8], unmatched: [String]) {
+    static func apply(_ edit: MasterCfEdit, to text: [UInt8], path: String) throws -> (text: [UInt8], unmatched: [String]) {
         var out: [UInt8] = []
         var matched = Set<Int>()
         var held: (entry: [String], requests: [Int])?
@@ -42,7 +45,7 @@ public enum MasterCfEditor {
             held = nil
         }
 
-        for line in MainCfEditor.physicalLines(text) {
+        for (number, line) in MainCfEditor.physicalLines(text).enumerated() {
             switch MainCfEditor.classify(line) {
             case .commentOrBlank:
                 out += line
@@ -56,9 +59,9 @@ public enum MasterCfEditor {
             case .entry:
                 flush()
                 let words = splitWords(String(decoding: line, as: UTF8.self))
+                try checkNameAndType(words, path: path, line: number + 1)
                 current = requests(edit).indices.filter { i in
-                    guard words.count >= 2 else { return false }
-                    if MasterTable.matches(name: words[0], type: words[1], pattern: requests(edit)[i]) { return true }
+                    if requests(edit)[i].matches(name: words[0], type: words[1]) { return true }
                     if case .setEntry(let list) = edit {
                         return list[i].entry.fields[0] == words[0] && list[i].entry.fields[1] == words[1]
                     }
@@ -101,7 +104,21 @@ public enum MasterCfEditor {
 
     enum LineMode { case copy, drop, comment }
 
-    static func requests(_ edit: MasterCfEdit) -> [String] {
+    /// Stock's refusals of entry lines it cannot edit.
+    static func checkNameAndType(_ words: [String], path: String, line: Int) throws {
+        let prefix = "file \(path): line \(line): "
+        guard words.count >= 2 else {
+            throw PostconfError.fatal(prefix + "specify service name and type on the same line")
+        }
+        if words[0].contains("=") {
+            throw PostconfError.fatal(prefix + "service name syntax \"\(words[0])\" is unsupported with \(MasterCfRequests.editOptions)")
+        }
+        if words[1].contains(where: { $0 == "=" || $0 == "/" }) {
+            throw PostconfError.fatal(prefix + "service type syntax \"\(words[1])\" is unsupported with \(MasterCfRequests.editOptions)")
+        }
+    }
+
+    static func requests(_ edit: MasterCfEdit) -> [ServicePattern] {
         switch edit {
         case .setEntry(let l): return l.map(\.pattern)
         case .removeEntry(let l), .commentEntry(let l): return l

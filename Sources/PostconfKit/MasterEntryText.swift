@@ -3,7 +3,7 @@
 // Guarantees (observed on stock 3.7.11 postconf):
 // - the leading options of the command are "-o name=value" (also written
 //   "-oname=value") and other "-x" flags, up to the first word not starting
-//   with "-"; only leading "-o" settings are service parameters;
+//   with "-" or "--"; only leading "-o" settings are service parameters;
 // - output: the seven fields and the command padded to columns 0, 11, 17,
 //   25, 33, 41, 49, 57 (at least one space between), then each leading "-o"
 //   on its own continuation line "    -o name=value"; the word after such a
@@ -45,7 +45,7 @@ public struct MasterEntryText: Equatable {
                 result.append(parameter(words[i])); i += 1
             } else if leading && w.hasPrefix("-o") && w.count > 2 {
                 result.append(parameter(String(w.dropFirst(2))))
-            } else if leading && w.hasPrefix("-") {
+            } else if leading && w.hasPrefix("-") && w != "--" {
                 result.append(.flag(w))
             } else {
                 leading = false
@@ -103,15 +103,31 @@ public struct MasterEntryText: Equatable {
         return nil
     }
 
-    /// The entry's text as stock writes an edited entry.
-    public func text() -> String {
+    /// The seven fields and the command in stock's columns.
+    func columns() -> String {
         let columns = [0, 11, 17, 25, 33, 41, 49, 57]
-        var lines: [String] = []
         var line = ""
         for (i, cell) in (fields + [command]).enumerated() {
             if i > 0 { line += String(repeating: " ", count: max(1, columns[i] - line.utf8.count)) }
             line += cell
         }
+        return line
+    }
+
+    /// The entry on one line, as `postconf -M` shows it ("-oX" as "-o X").
+    public func line() -> String {
+        ([columns()] + arguments.map { argument -> String in
+            switch argument {
+            case .parameter(let name, let value): return "-o " + name + (value.map { "=" + $0 } ?? "")
+            case .flag(let w), .word(let w): return w
+            }
+        }).joined(separator: " ")
+    }
+
+    /// The entry's text as stock writes an edited entry.
+    public func text() -> String {
+        var lines: [String] = []
+        var line = columns()
         var afterParameter = false
         for argument in arguments {
             switch argument {

@@ -1,7 +1,11 @@
-// PostconfCommand: runs one postconf(1) invocation (the supported subset).
-// Guarantees: edits rewrite main.cf through AtomicFile (or fail with the
-// stock "fatal: ..." text and status 1); queries print to stdout
-// in stock order and format; warnings go to stderr prefixed "warning: ".
+// PostconfCommand: runs one postconf(1) invocation (the options this
+// project implements: -c -d -e -f -F -h -H -M -n -p -P -x -X -#; not -a -A
+// -b -C -l -m -o -t -T -v, which is why it is never installed over stock's).
+// Guarantees: edits rewrite main.cf or master.cf through AtomicFile (or fail
+// with the stock "fatal: ..." text and status 1, writing nothing); queries
+// print to stdout in stock order and format; warnings go to stderr prefixed
+// "warning: ", in stock's order (ParameterUsage's registration warnings
+// first, then the query's own, then "unused parameter" ones).
 
 #if canImport(Glibc)
 import Glibc
@@ -31,6 +35,8 @@ public struct PostconfCommand {
             do {
                 try command.execute()
                 return (0, command.out, command.err)
+            } catch PostconfError.fatalAfter(let warnings, let text) {
+                return (1, command.out, command.err + warnings.map { "warning: " + $0 } + ["fatal: " + text])
             } catch {
                 return (1, command.out, command.err + ["fatal: \(error)"])
             }
@@ -42,22 +48,19 @@ public struct PostconfCommand {
     var mainPath: String { configDirectory + "/main.cf" }
     var masterPath: String { configDirectory + "/master.cf" }
 
+    /// Stock's dispatch: master.cf queries, edits of either file, main.cf queries.
     mutating func execute() throws {
-        if options.master || options.fields || options.serviceParameters {
-            if options.edit || options.remove || options.commentOut {
-                try editMaster()
-            } else {
-                try queryMaster()
-            }
-        } else if options.remove || options.commentOut {
+        if options.isMasterTable && !options.isEdit { return try queryMaster() }
+        guard options.isEdit else { return try queryMain() }
+        if options.operands.isEmpty { throw PostconfError.fatal("missing service argument") }
+        if options.isMasterTable { return try editMaster() }
+        if options.remove || options.commentOut {
             let names = try options.operands.map(Self.bareName)
             try editMain(options.remove ? .remove(names) : .commentOut(names))
-        } else if options.edit || (!options.defaults && !options.nonDefault && options.operands.contains(where: { $0.contains("=") })) {
+        } else {
             let pairs = try options.operands.map(Self.nameValue)
             warnRepeatedRequests(pairs)
             try editMain(.set(pairs))
-        } else {
-            try queryMain()
         }
     }
 
@@ -104,40 +107,70 @@ public struct PostconfCommand {
     // MARK: main.cf queries
 
     mutating func queryMain() throws {
-        if options.defaults && options.nonDefault { throw PostconfError.fatal("specify one of -d -n") }
-        if options.defaults { return printDefaults() }
-        let main: MainConfig
-        do { main = try MainConfig.load(configDirectory: configDirectory) } catch { throw PostconfError.fatal("\(error)") }
-        err += main.warnings.map { "warning: \($0)" }
-        let known = knownParameters(main)
-        var explicit = main.explicitNames
+        if options.defaults { return try printDefaults() }
+        let main = try readMain()
+        let master = try readMaster(required: false)
+        let usage = parameterUsage(main, master, registerUser: true)
+        var explicit = usage.mainNames
         if configDirectory != Self.defaultConfigDirectory && !explicit.contains("config_directory") {
             explicit.append("config_directory")
         }
         let explicitSet = Set(explicit)
         let names: [String]
         if options.operands.isEmpty {
-            names = options.nonDefault ? explicit.filter(known.contains).sorted()
-                                       : Set(ParameterDefaults.names).union(explicit.filter(known.contains)).sorted()
+            names = options.nonDefault ? explicit.filter(usage.isKnown).sorted()
+                                       : usage.listedNames.union(explicit.filter(usage.isKnown)).sorted()
         } else {
             names = options.operands.filter { name in
-                if !known.contains(name) { err.append("warning: \(name): unknown parameter"); return false }
+                if !usage.isKnown(name) { err.append("warning: \(name): unknown parameter"); return false }
                 return !options.nonDefault || explicitSet.contains(name)
             }
         }
         for name in names {
-            out.append(ParameterPrinter.line(name: name, value: try shownValue(name, main),
-                                             valuesOnly: options.valuesOnly, namesOnly: options.namesOnly))
+            out.append(ParameterPrinter.line(name: name, value: try shownValue(name, main, usage), valuesOnly: options.valuesOnly,
+                                             namesOnly: options.namesOnly, fold: options.fold))
         }
-        for name in main.explicitNames where !known.contains(name) {
-            err.append("warning: \(mainPath): unused parameter: \(name)=\(main.rawValue(name) ?? "")")
+        err += (usage.unusedMain + usage.unusedMaster).map { "warning: " + $0 }
+    }
+
+    /// A main.cf of this text (postconf -d: none, so that only defaults apply).
+    func readMainText(_ text: String) throws -> MainConfig {
+        do { return try MainConfig.parse(text: text, path: mainPath, configDirectory: configDirectory) } catch {
+            throw PostconfError.fatal("\(error)")
         }
     }
 
-    func shownValue(_ name: String, _ main: MainConfig) throws -> String {
-        let raw = main.rawValue(name) ?? Self.runtimeDefault(name) ?? ParameterDefaults.value(name) ?? ""
-        guard options.expand else { return raw }
-        do { return try main.expand(raw) } catch { throw PostconfError.fatal("\(error)") }
+    func readMain() throws -> MainConfig {
+        do { return try MainConfig.load(configDirectory: configDirectory) } catch { throw PostconfError.fatal("\(error)") }
+    }
+
+    /// Registration of user-defined parameters, with its warnings.
+    mutating func parameterUsage(_ main: MainConfig, _ master: [MasterTableEntry], registerUser: Bool) -> ParameterUsage {
+        let usage = ParameterUsage(main: main, master: master, configDirectory: configDirectory, registerUser: registerUser)
+        err += main.warnings.map { "warning: \($0)" } + usage.warnings.map { "warning: \($0)" }
+        return usage
+    }
+
+    /// The value shown: as set, else the default; expanded with -x (raw parameters never are).
+    func shownValue(_ name: String, _ main: MainConfig, _ usage: ParameterUsage) throws -> String {
+        let set = ParameterUsage.isReadOnly(name) ? nil : main.rawValue(name)
+        let value = try set ?? Self.runtimeDefault(name) ?? computedDefault(name, main) ?? usage.defaultValue(name) ?? ""
+        guard options.expand && !ParameterUsage.isRaw(name) else { return value }
+        return try expanded(value, main)
+    }
+
+    /// -x: `value` expanded against `main`, failing as stock does.
+    func expanded(_ value: String, _ main: MainConfig) throws -> String {
+        do { return try main.expand(value) } catch let error as ConfigError {
+            if error.warnings.isEmpty { throw PostconfError.fatal(error.message) }   // e.g. mynetworks' own refusals
+            throw PostconfError.fatalAfter(warnings: error.warnings, "macro processing error")
+        }
+    }
+
+    /// mynetworks, computed from the interfaces as main.cf's settings select them.
+    func computedDefault(_ name: String, _ main: MainConfig) throws -> String? {
+        guard name == "mynetworks" else { return nil }
+        do { return try main.value(name) } catch { throw PostconfError.fatal("\(error)") }
     }
 
     /// process_id and process_name, which stock computes for itself.
@@ -149,21 +182,19 @@ public struct PostconfCommand {
         }
     }
 
-    mutating func printDefaults() {
-        let names = options.operands.isEmpty ? ParameterDefaults.names : options.operands
+    mutating func printDefaults() throws {
+        let master = try readMaster(required: false)
+        let usage = parameterUsage(try readMainText(""), master, registerUser: false)
+        let names = options.operands.isEmpty ? usage.listedNames.sorted() : options.operands
+        let defaults = try readMainText("")
         for name in names {
-            guard let value = ParameterDefaults.value(name) else {
+            guard var value = try Self.runtimeDefault(name) ?? computedDefault(name, defaults) ?? usage.defaultValue(name) else {
                 err.append("warning: \(name): unknown parameter"); continue
             }
-            out.append(ParameterPrinter.line(name: name, value: value,
-                                             valuesOnly: options.valuesOnly, namesOnly: options.namesOnly))
+            if options.expand && !ParameterUsage.isRaw(name) { value = try expanded(value, defaults) }
+            out.append(ParameterPrinter.line(name: name, value: value, valuesOnly: options.valuesOnly,
+                                             namesOnly: options.namesOnly, fold: options.fold))
         }
-    }
-
-    func knownParameters(_ main: MainConfig) -> KnownParameters {
-        let master = (try? readMaster()) ?? []
-        let values = main.explicitNames.compactMap { main.rawValue($0) }
-        return KnownParameters(mainValues: values, master: master)
     }
 
     // MARK: master.cf editing
@@ -177,7 +208,7 @@ public struct PostconfCommand {
             guard let old = try AtomicFile.readIfPresent(masterPath) else {
                 throw FileError("open \(masterPath) for reading: \(errorText(ENOENT))")
             }
-            let result = try MasterCfEditor.apply(edit, to: old)
+            let result = try MasterCfEditor.apply(edit, to: old, path: masterPath)
             for request in result.unmatched { err.append("warning: unmatched service_name/type: \"\(request)\"") }
             try AtomicFile.replace(masterPath, with: result.text)
         } catch let error as FileError {
@@ -187,47 +218,25 @@ public struct PostconfCommand {
 
     // MARK: master.cf queries
 
-    func readMaster() throws -> [MasterTableEntry] {
-        do { return try MasterTable.parse(readConfigFile(masterPath), path: masterPath) } catch {
-            throw PostconfError.fatal("\(error)")
+    /// The master.cf entries; a missing file is fatal when `required`, else
+    /// (main.cf queries) a warning and no entries, as stock.
+    mutating func readMaster(required: Bool) throws -> [MasterTableEntry] {
+        let text: String
+        do { text = try readConfigFile(masterPath) } catch {
+            if required { throw PostconfError.fatal("\(error)") }
+            err.append("warning: \(error)")
+            return []
         }
+        do { return try MasterTable.parse(text, path: masterPath) } catch { throw PostconfError.fatal("\(error)") }
     }
 
     mutating func queryMaster() throws {
-        let entries = try readMaster()
-        let patterns = options.operands
-        var used = Set<String>()
-        for entry in entries {
-            if options.master {
-                let hits = patterns.filter { MasterTable.matches(entry, pattern: $0) }
-                used.formUnion(hits)
-                guard patterns.isEmpty || !hits.isEmpty else { continue }
-                if options.fold, let text = MasterEntryText(words: entry.fields.prefix(7) + entry.words) {
-                    out.append(String(text.text().dropLast()))   // -Mf: folded as an edited entry
-                } else {
-                    out.append(MasterTable.formatEntry(entry))
-                }
-            } else {
-                let lines = options.fields ? MasterTable.fieldLines(entry) : MasterTable.parameterLines(entry)
-                for line in lines {
-                    let hits = patterns.filter { Self.selects($0, line) }
-                    used.formUnion(hits)
-                    if patterns.isEmpty || !hits.isEmpty { out.append(line) }
-                }
-            }
-        }
-        for pattern in patterns where !used.contains(pattern) {
-            err.append("warning: unmatched request: \"\(pattern)\"")
-        }
-    }
-
-    /// "name/type/field" pattern (components may be "*" or absent) against a -F/-P line.
-    static func selects(_ pattern: String, _ line: String) -> Bool {
-        let key = line.prefix { $0 != " " }.split(separator: "/", maxSplits: 2).map(String.init)
-        let want = pattern.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        for (i, part) in want.enumerated() where i < key.count && part != "*" && part != key[i] {
-            return false
-        }
-        return true
+        let master = try readMaster(required: true)
+        let main = try readMain()
+        let usage = parameterUsage(main, master, registerUser: true)
+        let query = MasterQuery(mode: options.mode, entries: master, settings: usage.entrySettings, main: main)
+        let result = try query.run(options.operands)
+        out += result.out
+        err += result.warnings.map { "warning: " + $0 } + usage.unusedMaster.map { "warning: " + $0 }
     }
 }

@@ -97,7 +97,7 @@ public struct MainConfig: Sendable {
     private func expand(_ text: String, hiding: Set<String>) throws -> String {
         let expander = MacroExpander { name in
             if hiding.contains(name) { return nil }
-            return self.rawValue(name) ?? self.defaultValue(name, hiding: hiding)
+            return try self.rawValue(name) ?? self.defaultValue(name, hiding: hiding)
         }
         do {
             return try expander.expand(text)
@@ -106,9 +106,22 @@ public struct MainConfig: Sendable {
         }
     }
 
-    /// Built-in default, with the host-name defaults computed against this file.
-    func defaultValue(_ name: String, hiding: Set<String> = []) -> String? {
+    /// Parameters whose default is computed against this file, not a table entry.
+    static let computedDefaults: Set<String> = ["mynetworks", "myhostname", "mydomain"]
+
+    /// True when main.cf sets the parameter or Postfix defines a default for it.
+    public func isDefined(_ name: String) -> Bool {
+        rawValue(name) != nil || MainConfig.computedDefaults.contains(name) || ParameterDefaults.value(name) != nil
+    }
+
+    /// Built-in default, with the host-name defaults and mynetworks computed
+    /// against this file (MyNetworks; what stock refuses there throws).
+    func defaultValue(_ name: String, hiding: Set<String> = []) throws -> String? {
         switch name {
+        case "mynetworks":
+            return try MyNetworks.compute(style: expand(rawValue("mynetworks_style") ?? defaultValue("mynetworks_style") ?? "", hiding: hiding),
+                                          interfaces: expand(rawValue("inet_interfaces") ?? defaultValue("inet_interfaces") ?? "", hiding: hiding),
+                                          protocols: expand(rawValue("inet_protocols") ?? defaultValue("inet_protocols") ?? "", hiding: hiding))
         case "myhostname":
             let domain = rawValue("mydomain").flatMap {
                 try? expand($0, hiding: hiding.union(["myhostname"]))

@@ -3,9 +3,11 @@
 // Guarantees: one record per message, "Mon DD HH:MM:SS <host label>
 // <tag>[pid]: <text>" (host label = myhostname up to its first dot), sent as
 // one datagram to postlogd's socket $queue_directory/public/$postlog_service_name;
-// if that send fails (postlogd not running), the record plus "\n" is appended
-// to maillog_file directly (created mode 0600). Text is cut at 2000 bytes.
-// Nothing here blocks for long or loops without a bound.
+// if that send fails (postlogd not running, or its queue full on a
+// non-blocking socket), the record plus "\n" is appended to maillog_file
+// directly (created mode 0600). Text is cut at 2000 bytes. Nothing loops
+// without a bound; a send on a blocking socket (the default, as stock's)
+// waits while postlogd's queue is full.
 
 #if canImport(Glibc)
 import Glibc
@@ -34,15 +36,25 @@ public struct PostlogClient: Sendable {
 
     /// Logs one record; `direct` skips postlogd and appends to the file
     /// (for the last words of a master that is terminating postlogd too).
-    public func log(tag: String, text: String, direct: Bool = false) {
+    /// `through`: a datagram socket the caller keeps open (a process at its
+    /// open-file limit can still log that way); else one per record.
+    public func log(tag: String, text: String, direct: Bool = false, through socket: Int32? = nil) {
         let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
-        if direct || !send(record) { append(record + "\n") }
+        if direct || !send(record, through: socket) { append(record + "\n") }
     }
 
-    func send(_ record: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    /// An unbound datagram socket for `log(through:)`, -1 on failure.
+    /// Non-blocking: when postlogd's queue is full (it is not running and
+    /// cannot start) the record goes to the file instead of waiting forever.
+    public static func openSocket(nonBlocking: Bool = false) -> Int32 {
+        let flags = Int32(SOCK_CLOEXEC.rawValue) | (nonBlocking ? Int32(SOCK_NONBLOCK.rawValue) : 0)
+        return socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | flags, 0)
+    }
+
+    func send(_ record: String, through socket: Int32? = nil) -> Bool {
+        let fd = socket ?? Self.openSocket()
         guard fd >= 0 else { return false }
-        defer { close(fd) }
+        defer { if socket == nil { close(fd) } }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let path = Array(socketPath.utf8)

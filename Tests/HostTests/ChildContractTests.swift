@@ -15,6 +15,7 @@ final class ChildContractTests: InstanceTestCase {
     private static let probeScript = """
         #!/bin/sh
         # Records what the master gave this process, then lingers briefly.
+        # The environment is sorted: its variables matter, not their order.
         # cwd is queue_directory; the record goes beside it, in the instance.
         out=$(dirname "$(readlink -f /proc/$$/cwd)")/probe
         {

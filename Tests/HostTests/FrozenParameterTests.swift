@@ -24,7 +24,7 @@ final class FrozenParameterTests: InstanceTestCase {
         XCTAssertNotNil(inst.waitForLog("to change inet_protocols, stop and start Postfix", since: mark, timeout: 15),
                         "\(master): no frozen-parameter warning:\n\(inst.log(since: mark))")
         usleep(300_000)
-        XCTAssertTrue(Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true, "\(master): smtpd no longer answers")
+        XCTAssertTrue(Net.greets(port: inst.smtpPort), "\(master): smtpd no longer answers")
         let lines = inst.logLines(since: mark, containing: "/master[").filter { $0.contains("warning:") }
         return lines.map { line in
             let text = line.components(separatedBy: "warning: ").dropFirst().joined(separator: "warning: ")

@@ -27,7 +27,7 @@ final class InitModeTests: InstanceTestCase {
         var masterPid: pid_t?
         XCTAssertTrue(waitUntil(timeout: 15) {
             masterPid = Proc.children(of: process.processIdentifier).first
-            return masterPid != nil && Net.banner(port: inst.smtpPort)?.hasPrefix("220 ") == true
+            return masterPid != nil && Net.greets(port: inst.smtpPort)
         }, "\(master) -i: smtpd never answered\n\(inst.logTail(20))")
         let pid = try XCTUnwrap(masterPid)
         XCTAssertEqual((try? String(contentsOfFile: inst.queue + "/pid/master.pid", encoding: .utf8))?
@@ -45,8 +45,13 @@ final class InitModeTests: InstanceTestCase {
     func testInitModeOutsidePidOneIsRefused() throws {
         for master in [TestEnv.stockMaster, TestEnv.masterUnderTest] {
             let inst = try makeInstance(master: master)
-            let r = try runCommand(inst.libexec + "/master", ["-i", "-c", inst.etc], timeout: 30)
+            // Exit status 1 is any fatal error: the reason, logged to syslog
+            // only (before main.cf is read), must be this one.
+            let (r, syslog) = try runCapturingSyslog(inst.libexec + "/master", ["-i", "-c", inst.etc],
+                                                     socketDir: inst.dir, timeout: 30)
             XCTAssertEqual(r.status, 1, "\(master) -i outside PID 1 must fail")
+            XCTAssertTrue(syslog.contains { $0.hasSuffix("fatal: -i is allowed only for PID 1 process") },
+                          "\(master): \(syslog)")
         }
     }
 }

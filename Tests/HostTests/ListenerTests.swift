@@ -24,10 +24,14 @@ final class ListenerTests: InstanceTestCase {
         try inst.start()
         var lines: [String] = []
         for dir in ["public", "private"] {
+            // Sorted: a directory's listing order is the file system's, not the master's.
             let names = try FileManager.default.contentsOfDirectory(atPath: inst.queue + "/" + dir).sorted()
             for name in names {
                 var info = stat()
-                guard lstat(inst.queue + "/" + dir + "/" + name, &info) == 0 else { continue }
+                guard lstat(inst.queue + "/" + dir + "/" + name, &info) == 0 else {
+                    lines.append("\(dir)/\(name) lstat failed: \(String(cString: strerror(errno)))")
+                    continue
+                }
                 let kind: String
                 switch info.st_mode & S_IFMT {
                 case S_IFSOCK: kind = "socket"
@@ -39,7 +43,7 @@ final class ListenerTests: InstanceTestCase {
                 lines.append("\(dir)/\(name) \(kind) \(String(info.st_mode & 0o7777, radix: 8)) \(owner):\(group)")
             }
         }
-        lines.append("inet 127.0.0.1:\(port) " + (Net.banner(port: port)?.hasPrefix("220 ") == true ? "answers" : "silent"))
+        lines.append("inet 127.0.0.1:\(port) " + (Net.greets(port: port) ? "answers" : "silent"))
         inst.stopAll()
         return lines
     }

@@ -63,8 +63,8 @@ final class WakeupTests: InstanceTestCase {
         if poke {
             // A client of the conditional service: the master starts it, then wakes it.
             Thread.sleep(forTimeInterval: 1.5)
-            let fd = UnixSocket.connect(inst.queue + "/public/wakelater") ?? -1
-            _ = "poke".withCString { write(fd, $0, 4) }
+            let fd = try XCTUnwrap(UnixSocket.connect(inst.queue + "/public/wakelater"), "\(master): connect public/wakelater")
+            XCTAssertEqual("poke".withCString { write(fd, $0, 4) }, 4, "\(master): write to public/wakelater")
             close(fd)
         }
         Thread.sleep(forTimeInterval: max(0, window - Date().timeIntervalSince(started)))

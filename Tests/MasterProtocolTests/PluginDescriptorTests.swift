@@ -75,7 +75,22 @@ final class PluginDescriptorTests: XCTestCase {
         XCTAssertEqual(info.problems(), [
             PluginMessages.mismatch("ABI major", plugin: "9", host: "\(MH_ABI_MAJOR)"),
             PluginMessages.mismatch("server model", plugin: "7", host: "1-4"),
-            PluginMessages.mismatch("required capabilities", plugin: "0x30", host: "0xf"),
+            PluginMessages.mismatch("required capabilities", plugin: "0x30", host: "0x7 in the unknown server model"),
         ])
+    }
+
+    /// MH_CAP_EVENTS is offered in the event model only.
+    func testEventCapabilityIsOfferedInTheEventModelOnly() {
+        var descriptor = complete()
+        descriptor.required_capabilities = UInt64(MH_CAP_EVENTS)
+        for (model, name) in [(MH_MODEL_SINGLE, "single"), (MH_MODEL_MULTI, "multi"), (MH_MODEL_TRIGGER, "trigger")] {
+            descriptor.server_model = model.rawValue
+            let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
+            XCTAssertTrue(problems.contains(PluginMessages.mismatch("required capabilities", plugin: "0x8",
+                                                                    host: "0x7 in the \(name) server model")), "\(name): \(problems)")
+        }
+        descriptor.server_model = MH_MODEL_EVENT.rawValue
+        let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
+        XCTAssertFalse(problems.contains { $0.hasPrefix("required capabilities") }, "event: \(problems)")
     }
 }

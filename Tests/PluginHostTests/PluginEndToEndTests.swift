@@ -94,11 +94,9 @@ final class PluginEndToEndTests: PluginTestCase {
         var paths: [String: String] = [:]
         for f in bad { paths[f] = try inst.installFixture(f) }
         paths["wrong_owner"] = try inst.installFixture("single_echo", as: "wrong_owner")
-        var nobody = passwd()
-        let owner = getpwnam("nobody")
-        XCTAssertNotNil(owner)
-        nobody = owner?.pointee ?? nobody
-        chown(paths["wrong_owner"] ?? "", nobody.pw_uid, 0)
+        let nobody = try XCTUnwrap(getpwnam("nobody"), "user nobody must exist").pointee
+        let wrongOwner = try XCTUnwrap(paths["wrong_owner"])
+        XCTAssertEqual(chown(wrongOwner, nobody.pw_uid, 0), 0, "chown \(wrongOwner): \(String(cString: strerror(errno)))")
         try inst.installFixture("single_echo")
         let p = try Net.freePorts(2)
         var lines = bad.map { "fx\($0) unix - n n - - \($0)" }
@@ -130,7 +128,7 @@ final class PluginEndToEndTests: PluginTestCase {
         // The refused services do not listen; the master and the rest run.
         XCTAssertNil(UnixSocket.connect(inst.socket("fxbad_magic")).map { close($0) })
         XCTAssertNotNil(inst.masterPid())
-        XCTAssertNotNil(Net.banner(port: inst.smtpPort), "stock smtpd beside the refused plugins")
+        XCTAssertTrue(Net.greets(port: inst.smtpPort), "stock smtpd beside the refused plugins")
         try assertEcho(port: p[1], "still-serving\n")
     }
 
@@ -149,15 +147,15 @@ final class PluginEndToEndTests: PluginTestCase {
         let mark = inst.logMark()
         let masterPid = inst.masterPid()
 
-        if case .connected(let fd) = Net.connect(port: port) { _ = Wire.send(fd, "die\n"); _ = Wire.read(fd, until: "\n", timeout: 3); close(fd) }
-        if let fd = UnixSocket.connect(inst.socket("fxabort")) { _ = Wire.send(fd, "die\n"); _ = Wire.read(fd, until: "\n", timeout: 3); close(fd) }
+        try sendDie(inetFD(port))
+        try sendDie(unixFD(inst.socket("fxabort")))
 
         XCTAssertNotNil(inst.waitForLog("killed by signal 11", since: mark, timeout: 15), "SIGSEGV child not reported")
         XCTAssertNotNil(inst.waitForLog("killed by signal 6", since: mark, timeout: 15), "SIGABRT child not reported")
         XCTAssertNotNil(inst.waitForLog(segv, "bad command startup -- throttling", since: mark, timeout: 15))
         XCTAssertNotNil(inst.waitForLog(abrt, "bad command startup -- throttling", since: mark, timeout: 15))
         XCTAssertEqual(inst.masterPid(), masterPid, "the master survived")
-        if let sink { try assertMailFlows(inst, sink, messages: 20) }
+        try assertMailFlows(inst, XCTUnwrap(sink), messages: 20)
     }
 
     /// master.cf's unprivileged and chroot fields: the worker runs as
@@ -165,7 +163,7 @@ final class PluginEndToEndTests: PluginTestCase {
     func testWorkersDropPrivilegesAndChrootAsMasterCfSays() throws {
         let inst = try makeInstance()
         try inst.installFixture("whoami")
-        FileManager.default.createFile(atPath: inst.queue + "/chroot-marker", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: inst.queue + "/chroot-marker", contents: Data()), "create the chroot marker")
         try inst.appendMasterCf("""
             fxjailed unix - y y - - whoami
             fxroot   unix - n n - - whoami
@@ -189,12 +187,12 @@ final class PluginEndToEndTests: PluginTestCase {
         try inst.start()
         let mark = inst.logMark()
         let masterPid = inst.masterPid()
-        if case .connected(let fd) = Net.connect(port: port) { _ = Wire.send(fd, "die\n"); _ = Wire.read(fd, until: "\n", timeout: 3); close(fd) }
+        try sendDie(inetFD(port))
         XCTAssertNotNil(inst.waitForLog(inst.libexec + "/trap.so pid", "killed by signal", since: mark, timeout: 15),
                         "the trapping worker was not reported")
         XCTAssertNotNil(inst.waitForLog(inst.libexec + "/trap.so: bad command startup -- throttling", since: mark, timeout: 15))
         XCTAssertEqual(inst.masterPid(), masterPid, "the master survived")
-        if let sink { try assertMailFlows(inst, sink, messages: 20) }
+        try assertMailFlows(inst, XCTUnwrap(sink), messages: 20)
     }
 
     // MARK: spawn
@@ -225,6 +223,14 @@ final class PluginEndToEndTests: PluginTestCase {
     }
 
     // MARK: helpers
+
+    /// Sends a request that makes a crash fixture die, waits briefly for its
+    /// (absent) answer, closes. The connection itself must succeed.
+    func sendDie(_ fd: Int32, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(Wire.send(fd, "die\n"), "send to the crashing service", file: file, line: line)
+        _ = Wire.read(fd, until: "\n", timeout: 3)
+        close(fd)
+    }
 
     func unixFD(_ path: String) throws -> Int32 {
         var fd: Int32? = nil

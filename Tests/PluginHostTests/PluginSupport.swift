@@ -29,7 +29,7 @@ enum PluginEnv {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") else {
             throw HarnessError("/usr/bin/cc missing: the plugin tests build their C fixtures")
         }
-        for lib in ["libecho.so", "libspawn.so", "libtrap.so"] where !FileManager.default.fileExists(atPath: pluginBuildDir + "/" + lib) {
+        for lib in ["libecho.so", "libspawn.so", "libtrap.so", "libprobe.so"] where !FileManager.default.fileExists(atPath: pluginBuildDir + "/" + lib) {
             throw HarnessError("\(pluginBuildDir)/\(lib) missing: build the plugins (swift build) or set MAILHOST_PLUGIN_BUILD_DIR")
         }
     }
@@ -41,15 +41,34 @@ class PluginTestCase: InstanceTestCase {
         try super.setUpWithError()
         try PluginEnv.requirements()
     }
+
+    /// Asserts that the unix service `service` (an echo fixture) serves
+    /// within 15 seconds, reconnecting while it is not there yet.
+    func assertEchoes(_ inst: PrivateInstance, _ service: String, file: StaticString = #filePath, line: UInt = #line) {
+        var served = ""
+        waitUntil(timeout: 15, interval: 0.3) {
+            guard let fd = UnixSocket.connect(inst.socket(service)) else { return false }
+            defer { close(fd) }
+            served = Wire.exchange(fd, "ping\n")
+            return served == "ping\n"
+        }
+        XCTAssertEqual(served, "ping\n", "\(service) does not serve", file: file, line: line)
+    }
 }
 
 extension PrivateInstance {
     /// Compiles Fixtures/<name>.c into DIR/libexec/<name>.so, root-owned, 0755.
     @discardableResult
     func installFixture(_ name: String, as installed: String? = nil) throws -> String {
-        let out = libexec + "/" + (installed ?? name) + ".so"
-        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude,
-                                              "-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
+        try buildFixture(name, to: libexec + "/" + (installed ?? name) + ".so")
+    }
+
+    /// Compiles Fixtures/<name>.c into any file (root-owned, 0755), with
+    /// extra `-D` definitions such as a directory the fixture reports into.
+    @discardableResult
+    func buildFixture(_ name: String, to out: String, defines: [String] = []) throws -> String {
+        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude]
+                               + defines.map { "-D" + $0 } + ["-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
         guard r.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(r.output)") }
         chown(out, 0, 0)
         chmod(out, 0o755)
@@ -62,7 +81,7 @@ extension PrivateInstance {
         let r = try runCommand(script, [libexec, libexec + "/master", PluginEnv.pluginBuildDir],
                                env: ["MAILHOST_INSTALL_TEST_PLUGINS": "1"], timeout: 60)
         guard r.status == 0 else { throw HarnessError("install-daemon-dir with plugins failed:\n\(r.output)") }
-        for name in ["echo", "spawn", "trap"] where !FileManager.default.fileExists(atPath: libexec + "/" + name + ".so") {
+        for name in ["echo", "spawn", "trap", "probe"] where !FileManager.default.fileExists(atPath: libexec + "/" + name + ".so") {
             throw HarnessError("install-daemon-dir did not install \(name).so from \(PluginEnv.pluginBuildDir)")
         }
     }

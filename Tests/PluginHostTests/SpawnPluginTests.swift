@@ -156,6 +156,7 @@ final class SpawnPluginTests: PluginTestCase {
             """ }, mainCf: """
             import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME MH_KEEP=kept MH_DROP=dropped
             """) { inst, _ in
+            // Sorted: which variables, not the order they sit in the environment.
             try ["spenv", "spenvdefault"].map { try self.output(of: inst, $0).split(separator: "\n").map(String.init).sorted() }
         }
         XCTAssertEqual(runs.stock[0], ["MH_KEEP=kept", "MH_SET=fixed", "PATH=/usr/bin:/bin"], "stock spawn(8), listed variables")
@@ -184,9 +185,11 @@ final class SpawnPluginTests: PluginTestCase {
         let runs = try underBothMasters(masterCf: { _ in
             cases.map { "\($0.service) unix - n n - - spawn \($0.attributes)" }.joined(separator: "\n")
         }) { inst, side -> [String] in
-            cases.map { c -> String in
+            try cases.map { c -> String in
                 let mark = inst.logMark()
-                _ = try? self.output(of: inst, c.service, timeout: 10)
+                // spawn reads its attributes per connection, as spawn(8): the
+                // connection is accepted, then the process ends (EOF).
+                _ = try self.output(of: inst, c.service, timeout: 10)
                 guard let line = inst.waitForLog("/spawn[", "fatal: ", since: mark, timeout: 10) else {
                     XCTFail("\(side): no fatal message for \(c.service)")
                     return ""

@@ -49,7 +49,9 @@ final class StockExpansionComparisonTests: XCTestCase {
         }
 
         let raw = try StockPostconf.run(scratch, ["-h"] + names)
+        XCTAssertEqual(raw.status, 0, raw.stderr)
         let rawLines = raw.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(rawLines.count, names.count + 1, "postconf -h output: \(raw.stdout)")
         for (i, name) in names.enumerated() where i < rawLines.count {
             XCTAssertEqual(ours.rawValue(name), rawLines[i])
         }
@@ -75,6 +77,7 @@ final class StockExpansionComparisonTests: XCTestCase {
         let scratch = try ScratchConfig(main: "")
         let ours = try MainConfig.load(configDirectory: scratch.directory)
         let expanded = try StockPostconf.run(scratch, ["-xh"] + names)
+        XCTAssertEqual(expanded.status, 0, expanded.stderr)
         let lines = expanded.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         XCTAssertEqual(lines.count, names.count + 1)
         for (i, name) in names.enumerated() where i < lines.count {
@@ -82,7 +85,9 @@ final class StockExpansionComparisonTests: XCTestCase {
         }
         // Raw defaults, as `postconf -d` prints them.
         let defaults = try StockPostconf.run(scratch, ["-dh"] + names)
+        XCTAssertEqual(defaults.status, 0, defaults.stderr)
         let raw = defaults.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(raw.count, names.count + 1, "postconf -dh output: \(defaults.stdout)")
         for (i, name) in names.enumerated() where i < raw.count && name != "config_directory" {
             XCTAssertEqual(ParameterDefaults.value(name), raw[i], name)
         }

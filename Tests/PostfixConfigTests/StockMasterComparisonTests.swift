@@ -67,6 +67,11 @@ final class StockMasterComparisonTests: XCTestCase {
             }
             stockValues[String(line[..<range.lowerBound])] = String(line[range.upperBound...])
         }
+        // Every service stock lists, in its order, and no other.
+        let stockServices = stock.stdout.split(separator: "\n").compactMap { line -> String? in
+            line.range(of: "/command = ").map { String(line[..<$0.lowerBound]) }
+        }
+        XCTAssertEqual(ours.entries.map { $0.name + "/" + $0.type.rawValue }, stockServices)
         let labels = ["service", "type", "private", "unprivileged", "chroot", "wakeup", "process_limit"]
         for entry in ours.entries {
             let prefix = entry.name + "/" + entry.type.rawValue + "/"
@@ -84,19 +89,25 @@ final class StockMasterComparisonTests: XCTestCase {
         let ours = try MasterConfig.load(configDirectory: scratch.directory,
                                          options: try MasterParseOptions(main: try MainConfig.load(configDirectory: scratch.directory)))
         let stock = try StockPostconf.run(scratch, ["-P"])
-        let stockLines = Set(stock.stdout.split(separator: "\n").map { String($0).trimmingSpace })
-        var ourLines = Set<String>()
+        XCTAssertEqual(stock.status, 0, stock.stderr)
+        let stockLines = stock.stdout.split(separator: "\n").map { String($0).trimmingSpace }
+        var ourLines: [String] = []
         for entry in ours.entries {
+            // postconf -P lists a service's parameters once each (the last
+            // -o wins) sorted by name, services in master.cf order.
+            var settings: [String: String] = [:]
             var iterator = entry.arguments.makeIterator()
             while let argument = iterator.next() {
                 guard argument == "-o", let setting = iterator.next(),
                       let equals = setting.firstIndex(of: "=") else { continue }
                 let name = setting[..<equals].trimmingCharacters(in: .whitespaces)
-                let value = setting[setting.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-                ourLines.insert("\(entry.name)/\(entry.type.rawValue)/\(name) = \(value)".trimmingSpace)
+                settings[name] = setting[setting.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            }
+            ourLines += settings.keys.sorted().map { name in
+                "\(entry.name)/\(entry.type.rawValue)/\(name) = \(settings[name] ?? "")".trimmingSpace
             }
         }
-        XCTAssertFalse(ourLines.isEmpty)
+        XCTAssertEqual(ourLines.count, 11, "every -o of the sample: \(ourLines)")
         XCTAssertEqual(ourLines, stockLines)
     }
 

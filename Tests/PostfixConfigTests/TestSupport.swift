@@ -67,14 +67,35 @@ final class ScratchConfig {
 
 enum StockPostconf {
     static let path = "/usr/sbin/postconf"
+    static let packageSums = "/var/lib/dpkg/info/postfix.md5sums"
 
-    /// The stock program; the calling test fails loudly when it is missing.
+    /// The stock program; the calling test fails loudly when it is missing or
+    /// is not the postfix package's own file (after `make install` it may be
+    /// ours, and comparing ours with ours could not fail).
     static func available(file: StaticString = #filePath, line: UInt = #line) -> Bool {
-        if FileManager.default.isExecutableFile(atPath: path) { return true }
-        XCTFail("\(path) is missing: the Postfix 3.7.11 package must be installed for the stock comparison tests",
-                file: file, line: line)
-        return false
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("\(path) is missing: the Postfix 3.7.11 package must be installed for the stock comparison tests",
+                    file: file, line: line)
+            return false
+        }
+        if let problem = notStock { XCTFail(problem, file: file, line: line) }
+        return notStock == nil
     }
+
+    /// Why `path` is not the packaged file, checked once against dpkg's checksum; nil when it is.
+    static let notStock: String? = {
+        guard let sums = try? String(contentsOfFile: packageSums, encoding: .utf8),
+              let packaged = sums.split(separator: "\n").first(where: { $0.hasSuffix("  " + path.dropFirst()) })?
+                .split(separator: " ").first.map(String.init) else {
+            return "\(packageSums) has no checksum for \(path): cannot verify the stock program"
+        }
+        guard let sum = try? ProcessRunner.run("/usr/bin/md5sum", [path]), sum.status == 0,
+              let actual = sum.stdout.split(separator: " ").first.map(String.init) else {
+            return "md5sum \(path) failed"
+        }
+        return actual == packaged ? nil
+            : "\(path) is not the postfix package's file (md5 \(actual), package \(packaged)): install the stock postconf to compare with it"
+    }()
 
     static func run(_ config: ScratchConfig, _ arguments: [String]) throws -> ProcessResult {
         try ProcessRunner.run(path, ["-c", config.directory] + arguments)

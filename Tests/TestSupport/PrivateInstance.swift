@@ -24,8 +24,10 @@ public enum TestEnv {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     public static let stockDaemonDir = "/usr/lib/postfix/sbin"
-    public static let stockMaster = "/usr/lib/postfix/sbin/master"
-    public static let postfixCommand = "/usr/sbin/postfix"
+    /// Stock master and postfix(1): requirements() checks them (and the
+    /// postconf they run) against Debian's package checksums (StockBinaries).
+    public static let stockMaster = StockBinaries.masterPath
+    public static let postfixCommand = StockBinaries.postfixPath
 
     /// The master under test: $MAILHOST_MASTER, else <package root>/.build/debug/master.
     public static var masterUnderTest: String {
@@ -46,7 +48,12 @@ public enum TestEnv {
             throw HarnessError("HostTests need root (the Postfix master and postfix(1) refuse to run otherwise); run swift test as root")
         }
         let fm = FileManager.default
-        for p in [postfixCommand, "/usr/sbin/postconf", "/usr/sbin/sendmail", "/usr/sbin/smtp-sink",
+        // Stock in place: postfix (with the postconf and scripts it runs) and the master.
+        _ = try StockBinaries.postfix()
+        guard try StockBinaries.master() == stockMaster else {
+            throw HarnessError("\(stockMaster) is not Debian's file: restore it with apt-get install --reinstall postfix")
+        }
+        for p in [postfixCommand, StockBinaries.postconfPath, "/usr/sbin/sendmail", "/usr/sbin/smtp-sink",
                   "/usr/sbin/smtp-source", stockDaemonDir + "/smtpd", stockDaemonDir + "/postfix-script"] {
             guard fm.isExecutableFile(atPath: p) else {
                 throw HarnessError("\(p) missing: HostTests need the Debian 'postfix' package (apt-get install postfix)")
@@ -275,6 +282,12 @@ public enum Net {
         guard let line = readLine(fd: fd, timeout: timeout), !line.isEmpty else { return nil }
         _ = "QUIT\r\n".withCString { write(fd, $0, 6) }
         return line
+    }
+
+    /// Whether a server on the port greets with an SMTP "220 " banner within
+    /// `timeout`: a Bool, so a check cannot pass on a missing or other banner.
+    public static func greets(port: Int, timeout: TimeInterval = 10) -> Bool {
+        banner(port: port, timeout: timeout)?.hasPrefix("220 ") == true
     }
 
     public static func isRefused(port: Int) -> Bool {
@@ -607,13 +620,15 @@ public final class SmtpSink {
     private let process = Process()
     private let outPath: String
 
-    public init(port: Int? = nil) throws {
+    /// `dumpDirectory`: every message is also written to its own file there (-d).
+    public init(port: Int? = nil, dumpDirectory: String? = nil) throws {
         self.port = try port ?? Net.freePort()
         outPath = NSTemporaryDirectory() + "hosttests-sink-\(getpid())-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
-        process.arguments = ["-u", "nobody", "-c", "127.0.0.1:\(self.port)", "100"]
+        let dump = dumpDirectory.map { ["-d", $0 + "/%H%M%S."] } ?? []
+        process.arguments = ["-u", "nobody", "-c"] + dump + ["127.0.0.1:\(self.port)", "100"]
         process.standardOutput = out
         process.standardError = out
         process.standardInput = FileHandle(forReadingAtPath: "/dev/null")

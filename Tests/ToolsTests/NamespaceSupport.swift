@@ -5,8 +5,8 @@
 // space) and then binds fresh scratch directories over /etc/postfix,
 // /var/spool/postfix and /var/lib/postfix, seeded with Debian's meta files.
 // The machine's own directories are never written. Also: comparison of
-// main.cf text up to the order of appended lines (stock postconf appends
-// several new names in a randomly seeded hash order).
+// main.cf text up to the order of the lines appended at its end (stock
+// postconf appends several new names in a randomly seeded hash order).
 import Foundation
 
 enum Namespace {
@@ -42,13 +42,30 @@ enum Namespace {
     """#
 }
 
-/// Equal, or equal up to the order of the lines from the first difference on.
-func equalUpToTailOrder(_ a: String, _ b: String) -> Bool {
-    let la = a.split(separator: "\n", omittingEmptySubsequences: false)
-    let lb = b.split(separator: "\n", omittingEmptySubsequences: false)
-    guard la.count == lb.count else { return false }
-    let first = la.indices.first { la[$0] != lb[$0] } ?? la.count
-    return la[first...].sorted() == lb[first...].sorted()
+/// Equal once the one legitimate difference is normalised: stock postconf
+/// appends new parameters at the end of main.cf in its randomly seeded hash
+/// order, ours in request order. So the trailing run of top-level
+/// "name = value" lines is compared as sorted; everything before it, and
+/// every other kind of line, must be identical and in place.
+func equalUpToAppendedOrder(_ a: String, _ b: String) -> Bool {
+    withAppendedLinesSorted(a) == withAppendedLinesSorted(b)
+}
+
+/// `text` with its trailing run of "name = value" lines sorted.
+func withAppendedLinesSorted(_ text: String) -> [Substring] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let end = lines.last == "" ? lines.count - 1 : lines.count
+    var start = end
+    while start > 0 && isParameterLine(lines[start - 1]) { start -= 1 }
+    lines[start..<end].sort()
+    return lines
+}
+
+/// A top-level main.cf assignment as postconf writes it: "name = value".
+private func isParameterLine(_ line: Substring) -> Bool {
+    guard let equals = line.range(of: " = ") else { return false }
+    let name = line[..<equals.lowerBound]
+    return !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
 }
 
 /// "== name" sections of a state dump, in order.

@@ -1,12 +1,13 @@
 // postconf master.cf editing (-Me, -MX, -M#, -Fe, -Pe, -PX) and the -M/-F/-P
-// queries, compared byte for byte with stock postconf on identical copies:
-// the resulting master.cf, stdout, stderr (program name stripped) and exit
-// status. Stock's "unused parameter" warnings (printed in its random hash
-// order for -o names no parameter table knows) are left out of the stderr
-// comparison: ours does not print them for master.cf. Samples: Debian's master.cf.proto, an entry with continuation lines
-// and comments between them, and a file without a final newline.
+// queries, compared byte for byte with stock postconf on identical copies
+// (PostconfPair): the resulting files, stdout, stderr (program name
+// stripped; "unused parameter" warnings included, compared up to stock's
+// hash order) and exit status. Samples: Debian's master.cf.proto, an entry
+// with continuation lines and comments between them, and a file without a
+// final newline.
 import Foundation
 import XCTest
+import TestSupport
 
 final class PostconfMasterEditTests: XCTestCase {
     static let interleaved = """
@@ -52,28 +53,13 @@ final class PostconfMasterEditTests: XCTestCase {
     ]
 
     func testMasterEditsMatchStockByteForByte() throws {
-        guard Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
+        guard try Tools.require([Tools.stockPostconf, Tools.postconf]) else { return }
         let proto = try String(contentsOfFile: "/etc/postfix/master.cf.proto", encoding: .utf8)
         var compared = 0
         for (sampleName, sample) in [("interleaved", Self.interleaved), ("proto", proto), ("no-newline", Self.noNewline)] {
-            for args in Self.cases {
-                let stock = try scratchDir("pcm-s"), ours = try scratchDir("pcm-o")
-                defer { try? FileManager.default.removeItem(atPath: stock); try? FileManager.default.removeItem(atPath: ours) }
-                for dir in [stock, ours] {
-                    try writeFile(dir + "/master.cf", sample)
-                    try writeFile(dir + "/main.cf", "")
-                }
-                let s = try runTool(Tools.stockPostconf, ["-c", stock] + args)
-                let o = try runTool(Tools.postconf, ["-c", ours] + args)
-                let what = "postconf \(args) on the \(sampleName) sample"
-                XCTAssertEqual(o.status, s.status, what)
-                XCTAssertEqual(o.stdout, s.stdout, what)
-                let stockErr = withoutProgram(s.stderr).replacingOccurrences(of: stock, with: "DIR")
-                    .split(separator: "\n").filter { !$0.contains("/master.cf: unused parameter: ") }.joined(separator: "\n")
-                XCTAssertEqual(withoutProgram(o.stderr).replacingOccurrences(of: ours, with: "DIR")
-                    .split(separator: "\n").joined(separator: "\n"), stockErr, what)
-                XCTAssertEqual(readFile(ours + "/master.cf"), readFile(stock + "/master.cf"),
-                               "\(what):\nstock:\n\(String(decoding: readFile(stock + "/master.cf") ?? Data(), as: UTF8.self))\nours:\n\(String(decoding: readFile(ours + "/master.cf") ?? Data(), as: UTF8.self))")
+            let pair = PostconfPair(files: ["master.cf": sample, "main.cf": ""])
+            for (args, differences) in zip(Self.cases, try pair.differences(eachOf: Self.cases)) {
+                XCTAssertEqual(differences, [], "postconf \(args) on the \(sampleName) sample:\n" + differences.joined(separator: "\n"))
                 compared += 1
             }
         }

@@ -7,6 +7,7 @@
 // with stock postfix on the same instance, our extra lines removed).
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ import Glibc
 final class PostfixCheckResolutionTests: XCTestCase {
     func testCheckSaysPluginOrExecutableAndWarnsAboutUnsafePlugins() throws {
         let plugin = Tools.productsDir + "/libecho.so"
-        guard Tools.require([Tools.postfix, Tools.stockPostfix, "/usr/bin/script"], root: true) else { return }
+        guard try Tools.require([Tools.postfix, Tools.stockPostfix, "/usr/bin/script"], root: true) else { return }
         XCTAssertTrue(FileManager.default.fileExists(atPath: plugin), "\(plugin) missing: swift build")
         let instance = try scratchDir("pfchk")
         defer { try? FileManager.default.removeItem(atPath: instance) }

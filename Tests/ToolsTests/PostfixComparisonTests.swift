@@ -4,6 +4,7 @@
 // leaves. Every master started here is stopped by pid in teardown.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,7 @@ final class PostfixComparisonTests: XCTestCase {
     var instance = ""
 
     override func setUpWithError() throws {
-        guard Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script"], root: true) else {
+        guard try Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script"], root: true) else {
             throw ToolError("requirements missing")
         }
         instance = try scratchDir("pf")

@@ -6,6 +6,7 @@
 // (the next record lands in a new maillog). Masters are stopped by pid.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ final class PostfixLogrotateTests: XCTestCase {
     var instance = ""
 
     override func setUpWithError() throws {
-        guard Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/bin/gzip"], root: true) else {
+        guard try Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/bin/gzip"], root: true) else {
             throw ToolError("requirements missing")
         }
         instance = try scratchDir("pfrot")
@@ -74,7 +75,7 @@ final class PostfixLogrotateTests: XCTestCase {
         let log = instance + "/log/maillog", dir = instance + "/log"
         try postconf(["-e", "maillog_file_rotate_suffix = rotated"])
         var results: [String: [String]] = [:]
-        for (who, tool) in [("stock", Tools.stockPostfix), ("ours", Tools.postfix)] {
+        for (who, tool) in [("stock", try Tools.stockPostfix), ("ours", Tools.postfix)] {
             try writeFile(log, "line one \(who)\nline two\n")
             let r = try onTerminal(tool, "logrotate")
             XCTAssertEqual(r.0, 0, "\(who): \(r.1)")

@@ -6,6 +6,7 @@
 // be identical to what stock's postfix-script/postlog produce.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ final class PostfixMaillogTests: XCTestCase {
     var instance = ""
 
     override func setUpWithError() throws {
-        guard Tools.require([Tools.stockPostfix, Tools.postfix], root: true) else { throw ToolError("requirements missing") }
+        guard try Tools.require([Tools.stockPostfix, Tools.postfix], root: true) else { throw ToolError("requirements missing") }
         instance = try scratchDir("pflog")
         let made = try runTool(Tools.packageRoot + "/contrib/make-instance", [instance], timeout: 120)
         guard made.status == 0 else { throw ToolError("make-instance failed: \(made.stderr)") }
@@ -56,7 +57,7 @@ final class PostfixMaillogTests: XCTestCase {
         defer { close(fd); unlink(socketPath) }
         let before = readFile(maillog)
         var records: [String: String] = [:]
-        for (who, tool) in [("stock", Tools.stockPostfix), ("ours", Tools.postfix)] {
+        for (who, tool) in [("stock", try Tools.stockPostfix), ("ours", Tools.postfix)] {
             let r = try runTool(tool, ["-c", instance + "/etc", "status"])
             XCTAssertEqual(r.status, 1, "\(who): master is not running")
             records[who] = receive(fd)
@@ -72,7 +73,7 @@ final class PostfixMaillogTests: XCTestCase {
         let maillog = instance + "/log/maillog"
         unlink(instance + "/queue/public/postlog")
         var lines: [String: String] = [:]
-        for (who, tool) in [("stock", Tools.stockPostfix), ("ours", Tools.postfix)] {
+        for (who, tool) in [("stock", try Tools.stockPostfix), ("ours", Tools.postfix)] {
             let before = (try? String(contentsOfFile: maillog, encoding: .utf8)) ?? ""
             let r = try runTool(tool, ["-c", instance + "/etc", "frobnicate"])
             XCTAssertEqual(r.status, 1, who)

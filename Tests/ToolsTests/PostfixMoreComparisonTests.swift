@@ -10,6 +10,7 @@
 // left. Every master started here is stopped by pid; every wait is bounded.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ final class PostfixMoreComparisonTests: XCTestCase {
     var instance = ""
 
     override func setUpWithError() throws {
-        guard Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/usr/lib/postfix/sbin/master"], root: true) else {
+        guard try Tools.require([Tools.stockPostfix, Tools.postfix, "/usr/bin/script", "/usr/lib/postfix/sbin/master"], root: true) else {
             throw ToolError("requirements missing")
         }
         instance = try scratchDir("pfmore")
@@ -310,7 +311,7 @@ final class PostfixMoreComparisonTests: XCTestCase {
         }
         XCTAssertTrue(text("upgrade-configuration.stock.master.cf").contains("\npostlog "), "stock adds the postlog service")
         for cmd in ["set-permissions", "upgrade-configuration"] {
-            XCTAssertTrue(equalUpToTailOrder(text("\(cmd).ours.main.cf"), text("\(cmd).stock.main.cf")), "main.cf after \(cmd)")
+            XCTAssertTrue(equalUpToAppendedOrder(text("\(cmd).ours.main.cf"), text("\(cmd).stock.main.cf")), "main.cf after \(cmd)")
             XCTAssertEqual(text("\(cmd).ours.master.cf"), text("\(cmd).stock.master.cf"), "master.cf after \(cmd)")
         }
     }

@@ -7,6 +7,7 @@
 // started here is stopped by pid in teardown.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -93,7 +94,7 @@ final class PostfixServiceStatusTests: XCTestCase {
     }
 
     func testStockMasterHasNoServiceTable() throws {
-        guard Tools.require([Tools.postfix, Tools.stockPostfix], root: true) else { return }
+        guard try Tools.require([Tools.postfix, Tools.stockPostfix], root: true) else { return }
         try makeInstance([])
         XCTAssertEqual(try runTool(Tools.stockPostfix, ["-c", instance + "/etc", "start"]).status, 0)
         let r = try runTool("/usr/bin/script", ["-qec", "\(Tools.postfix) -c \(instance)/etc status services", "/dev/null"])

@@ -7,6 +7,7 @@
 // are compared.
 import Foundation
 import XCTest
+import TestSupport
 
 final class PostmultiComparisonTests: XCTestCase {
     static let driver = #"""
@@ -56,7 +57,7 @@ final class PostmultiComparisonTests: XCTestCase {
     ]
 
     func testPostmultiMatchesStockInPrivateNamespace() throws {
-        guard Tools.require([Tools.stockPostmulti, Tools.postmulti, Tools.postfix, "/usr/bin/unshare", "/usr/bin/script"],
+        guard try Tools.require([Tools.stockPostmulti, Tools.postmulti, Tools.postfix, "/usr/bin/unshare", "/usr/bin/script"],
                             root: true) else { return }
         let out = try scratchDir("pm")
         defer { try? FileManager.default.removeItem(atPath: out) }

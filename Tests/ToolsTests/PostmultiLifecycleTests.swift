@@ -11,6 +11,7 @@
 // of lines stock's postconf appends in its random hash order).
 import Foundation
 import XCTest
+import TestSupport
 
 final class PostmultiLifecycleTests: XCTestCase {
     static let driver = Namespace.preamble + #"""
@@ -77,26 +78,27 @@ final class PostmultiLifecycleTests: XCTestCase {
     }
 
     func testLifecycleActionsMatchStock() throws {
-        guard Tools.require([Tools.stockPostmulti, Tools.postmulti, Tools.stockPostfix, "/usr/bin/unshare", "/usr/bin/script"],
+        guard try Tools.require([Tools.stockPostmulti, Tools.postmulti, Tools.stockPostfix, "/usr/bin/unshare", "/usr/bin/script"],
                             root: true) else { return }
         let stockOut = try scratchDir("pml-stock"), ourOut = try scratchDir("pml-ours")
         defer { try? FileManager.default.removeItem(atPath: stockOut); try? FileManager.default.removeItem(atPath: ourOut) }
         try runDriver(Tools.stockPostmulti, stockOut)
         try runDriver(Tools.postmulti, ourOut)
         var compared = 0
+        let stockPostmulti = try Tools.stockPostmulti
         for (i, step) in Self.steps.enumerated() where !step.hasPrefix("!") {
             let n = i + 1
             func read(_ dir: String, _ what: String) -> String {
                 ((try? String(contentsOfFile: "\(dir)/\(n).\(what)", encoding: .utf8)) ?? "<missing>")
                     .replacingOccurrences(of: "\r", with: "")
-                    .replacingOccurrences(of: Tools.postmulti, with: Tools.stockPostmulti)
+                    .replacingOccurrences(of: Tools.postmulti, with: stockPostmulti)
             }
             XCTAssertEqual(read(ourOut, "rc"), read(stockOut, "rc"), "exit status of postmulti \(step)")
             XCTAssertEqual(read(ourOut, "out"), read(stockOut, "out"), "output of postmulti \(step)")
             let ours = sections(read(ourOut, "state")), stock = sections(read(stockOut, "state"))
             XCTAssertEqual(ours.map(\.0), stock.map(\.0), "files after postmulti \(step)")
             for (o, s) in zip(ours, stock) {
-                XCTAssertTrue(equalUpToTailOrder(o.1, s.1), "\(s.0.isEmpty ? "directories" : s.0) after postmulti \(step):\nstock:\n\(s.1)\nours:\n\(o.1)")
+                XCTAssertTrue(equalUpToAppendedOrder(o.1, s.1), "\(s.0.isEmpty ? "directories" : s.0) after postmulti \(step):\nstock:\n\(s.1)\nours:\n\(o.1)")
             }
             compared += 1
         }

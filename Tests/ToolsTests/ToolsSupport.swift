@@ -3,6 +3,7 @@
 // Requirements (root, the Debian postfix package) fail loudly, never skip.
 import Foundation
 import XCTest
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,9 +30,11 @@ enum Tools {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 
-    static let stockPostconf = "/usr/sbin/postconf"
-    static let stockPostfix = "/usr/sbin/postfix"
-    static let stockPostmulti = "/usr/sbin/postmulti"
+    /// The stock programs compared with, verified against Debian's package
+    /// checksums (StockBinaries); unverifiable means the test fails.
+    static var stockPostconf: String { get throws { try StockBinaries.postconf() } }
+    static var stockPostfix: String { get throws { try StockBinaries.postfix() } }
+    static var stockPostmulti: String { get throws { try StockBinaries.postmulti() } }
 
     /// Fails the test loudly unless the stock programs and ours exist.
     static func require(_ paths: [String], root: Bool = false, file: StaticString = #filePath, line: UInt = #line) -> Bool {

@@ -1,10 +1,11 @@
 // master_cf - master.cf parsing: the master's reader (PostfixConfig's
 // MasterConfig.parse, under settings chosen by the first byte) and
-// postconf's (PostconfKit's MasterTable.parse and its -M/-F/-P output).
+// postconf's (PostconfKit's MasterTable.parse, the parameter usage it
+// warns about, and its -M/-F/-P output, plain and folded).
 // Host names are resolved with getaddrinfo: fuzz/run runs targets in a
 // network namespace so a lookup fails at once instead of waiting for DNS.
 import PostfixConfig
-import PostconfKit
+@testable import PostconfKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMasterCf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -23,11 +24,14 @@ public func fuzzMasterCf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             require(!entry.name.isEmpty, "entry without a name on line \(entry.line)")
         }
     }
-    if let table = try? MasterTable.parse(text, path: "/fuzz/master.cf") {
-        for entry in table {
-            _ = MasterTable.formatEntry(entry)
-            _ = MasterTable.fieldLines(entry)
-            _ = MasterTable.parameterLines(entry)
+    if let table = try? MasterTable.parse(text, path: "/fuzz/master.cf"),
+       let main = try? MainConfig.parse(text: "", path: "/fuzz/main.cf", configDirectory: "/fuzz") {
+        let usage = ParameterUsage(main: main, master: table, configDirectory: "/fuzz", registerUser: true)
+        _ = usage.unusedMaster
+        for mode: PostconfMode in [.master, .fields, .serviceParameters] {
+            for fold: PostconfMode in [[], .fold] {
+                _ = try? MasterQuery(mode: mode.union(fold), entries: table, settings: usage.entrySettings, main: main).run([])
+            }
         }
     }
     return 0

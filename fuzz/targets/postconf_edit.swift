@@ -28,7 +28,7 @@ public func fuzzPostconfEdit(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
             (.fields, .set), (.parameters, .set), (.parameters, .remove)]
         let (table, action) = requests[kind - 3]
         guard let edit = try? MasterCfRequests.edit(table, action, operands) else { return 0 }
-        _ = try? MasterCfEditor.apply(edit, to: text)
+        _ = try? MasterCfEditor.apply(edit, to: text, path: "/fuzz/master.cf")
     }
     return 0
 }

@@ -62,7 +62,12 @@ int cs_accept_cloexec(int fd);
 /* pipe2(2), which needs _GNU_SOURCE. */
 int cs_pipe2(int fds[2], int flags);
 
-/* fork() and _exit() wrappers: Swift marks fork unavailable on some platforms. */
+/*
+ * fork() for every child of the master: signals are blocked across the fork
+ * and the child starts with default actions for every signal the master
+ * catches (see csystem.c), so no signal can be lost in between.
+ * _exit() wrapper: Swift marks fork unavailable on some platforms.
+ */
 pid_t cs_fork(void);
 void cs_exit_now(int status) __attribute__((noreturn));
 

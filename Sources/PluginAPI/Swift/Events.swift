@@ -63,9 +63,10 @@ extension ServiceHost {
         }
     }
 
-    /// EVENT: the plugin is done with `client`; the host closes it. Stop
-    /// watching its descriptor first.
+    /// EVENT: the plugin is done with `client`; the host removes any watch
+    /// on its descriptor and closes it, so the watch's closure goes too.
     public func done(_ client: Client) {
         table.clientDone?(handle, client.handle)
+        EventClosures.watches[client.fd] = nil
     }
 }

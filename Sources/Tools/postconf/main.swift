@@ -1,6 +1,7 @@
 // main.swift - postconf(1), the subset the administration tools need:
-// main.cf queries (-n -d -h -H -x, names) and edits (-e -X -#, name=value),
-// master.cf queries (-M -F -P). Prints and exits exactly as PostconfCommand says.
+// main.cf queries (-n -d -h -H -x -f, names) and edits (-e -X -#, name=value),
+// master.cf queries and edits (-M -F -P, with -e -X -#). Prints and exits
+// exactly as PostconfCommand says. Installed beside stock's, never over it.
 import Glibc
 import PostconfKit
 

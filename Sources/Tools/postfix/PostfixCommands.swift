@@ -46,7 +46,9 @@ struct PostfixCommands {
         case "set-permissions", "upgrade-configuration":
             return runProgram([settings.daemonDirectory + "/post-install", "create-missing", command] + args)
         case "post-install": return runProgram([settings.daemonDirectory + "/post-install"] + args)
-        case "tls": return runProgram([settings.daemonDirectory + "/postfix-tls-script"] + args)
+        case "tls":
+            guard commandDirectoryPostconfAnswersTLS() else { return 1 }
+            return runProgram([settings.daemonDirectory + "/postfix-tls-script"] + args)
         case "logrotate": return LogRotate(settings: settings, master: master, env: env, log: log).run(args)
         case "start_msg": print("Start postfix"); return 0
         case "stop_msg": print("Stop postfix"); return 0
@@ -190,6 +192,21 @@ struct PostfixCommands {
             log.warn("cannot read the master's per-service status: \(error)")
         }
         return 1
+    }
+
+    /// postfix-tls-script asks `$command_directory/postconf -T ...` and `-m`,
+    /// which only stock postconf answers (this project's postconf does not
+    /// have them, which is why it is never installed there). Without them the
+    /// script would claim that TLS support is not compiled in; say what is
+    /// really wrong instead.
+    func commandDirectoryPostconfAnswersTLS() -> Bool {
+        let postconf = settings.commandDirectory + "/postconf"
+        let status = (try? ChildProcess.run([postconf, "-T", "compile-version"], env: env,
+                                            quietStderr: true, quietStdout: true)) ?? 127
+        guard status != 0 else { return true }
+        log.fatal("\(postconf) cannot answer 'postconf -T' (status \(status)), which 'postfix tls' needs: "
+                  + "command_directory must hold Postfix's own postconf, not this project's")
+        return false
     }
 
     func runProgram(_ argv: [String]) -> Int32 {

@@ -28,6 +28,13 @@
  *    copied into a caller-supplied buffer (see MH_HOST_PARAM_STRING).
  *  - Callbacks return 0 for success and a negative value for failure; no
  *    exception, Swift error or longjmp may cross the boundary.
+ *  - Host functions never trust their arguments: a client handle that is not
+ *    live (ended, made up, NULL), a descriptor the host needs (status channel,
+ *    listeners), a NULL buffer with a length or a length over 1 MiB, or an
+ *    EVENT function called in another model, is refused with an error in the
+ *    log and the function's failure value (-1, 0 or nothing), and the process
+ *    goes on. A parameter whose value Postfix would reject ends the process
+ *    with Postfix's fatal message, as it ends a stock daemon.
  *
  * Versioning: the ABI version (MH_ABI_MAJOR.MH_ABI_MINOR) is independent of
  * the product version. Adding ids or appending descriptor fields is a minor
@@ -86,7 +93,10 @@ typedef enum mh_server_model {
     MH_MODEL_EVENT = 4
 } mh_server_model;
 
-/* Host capabilities a plugin may require (descriptor.required_capabilities). */
+/* Host capabilities a plugin may require (descriptor.required_capabilities).
+ * The host refuses, at validation, a plugin that requires a capability it
+ * does not offer in the plugin's server model: MH_CAP_EVENTS is offered in
+ * the EVENT model only. */
 #define MH_CAP_PARAMETERS 0x1ULL /* MH_HOST_PARAM_* */
 #define MH_CAP_LOGGING    0x2ULL /* MH_HOST_LOG */
 #define MH_CAP_TRIGGERS   0x4ULL /* MH_HOST_SEND_TRIGGER */
@@ -164,7 +174,9 @@ enum {
     /* int64_t param_time(mh_host *, mh_str name, mh_str dflt)  seconds; dflt like "100s" */
     MH_HOST_PARAM_TIME = 5,
     /* int send_trigger(mh_host *, mh_str service, const char *data, size_t len)
-     * service is "public/qmgr", "private/x" or a master.cf inet name. */
+     * service is "public/qmgr", "private/x" (relative to the queue directory)
+     * or the name of a master.cf inet service (field 1 as written, e.g.
+     * "127.0.0.1:10026"); 0 when sent, -1 (with a warning logged) otherwise. */
     MH_HOST_SEND_TRIGGER = 6,
     /* size_t service_name(mh_host *, char *buf, size_t size)  as param_string */
     MH_HOST_SERVICE_NAME = 7,
@@ -172,11 +184,14 @@ enum {
     MH_HOST_SERVICE_TYPE = 8,
     /* void exit(mh_host *, int status)  orderly exit (PRE_EXIT runs first) */
     MH_HOST_EXIT = 9,
-    /* int client_fd(mh_client *)  the connection's descriptor */
+    /* int client_fd(mh_client *)  the connection's descriptor, -1 when the handle is not live */
     MH_HOST_CLIENT_FD = 10,
-    /* void client_done(mh_host *, mh_client *)  EVENT: the host closes the connection */
+    /* void client_done(mh_host *, mh_client *)  EVENT: the host ends the connection
+     * (unwatches and closes it); the handle is dead afterwards. In SINGLE and
+     * MULTI the host ends connections itself (SERVE returns, or returns < 0). */
     MH_HOST_CLIENT_DONE = 11,
-    /* int watch_read(mh_host *, int fd, void (*cb)(void *ctx, int fd), void *ctx)  EVENT */
+    /* int watch_read(mh_host *, int fd, void (*cb)(void *ctx, int fd), void *ctx)  EVENT
+     * 0, or -1 (logged) when the descriptor cannot be watched. */
     MH_HOST_WATCH_READ = 12,
     /* void unwatch(mh_host *, int fd)  EVENT */
     MH_HOST_UNWATCH = 13,

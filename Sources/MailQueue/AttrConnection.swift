@@ -1,0 +1,173 @@
+// AttrConnection: a blocking attr0 client connection over a UNIX-domain
+// stream socket, for processes without an event loop of their own (or
+// short exchanges inside one). Every operation is bounded by `timeout`
+// (poll(2) on a monotonic deadline; writes never block past it); writes
+// use MSG_NOSIGNAL, so a peer that went away is an error value, never a
+// SIGPIPE. Every error names the peer. The descriptor is close-on-exec and
+// closed by close()/deinit.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class AttrConnection {
+    public let peer: String
+    /// Seconds each send, receive or connect may take.
+    public var timeout: Double
+    public private(set) var descriptor: Int32
+    private var decoder: AttrDecoder
+    /// When the connection was made (monotonic seconds).
+    public let connectedAt: Double
+    /// When a request was last sent or a reply received (monotonic seconds).
+    public private(set) var lastUsed: Double
+
+    /// Connects to the socket at `path`; `peer` names it in errors (default: the path).
+    public init(path: String, peer: String? = nil, timeout: Double = 60,
+                limits: AttrDecoder.Limits = AttrDecoder.Limits()) throws(AttrError) {
+        let name = peer ?? path
+        self.peer = name
+        self.timeout = timeout
+        decoder = AttrDecoder(peer: name, limits: limits)
+        descriptor = try AttrConnection.connect(path, peer: name, timeout: timeout)
+        connectedAt = Clock.now()
+        lastUsed = connectedAt
+    }
+
+    deinit { close() }
+
+    public var isOpen: Bool { descriptor >= 0 }
+
+    public func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+
+    /// Sends one list (items, then the terminator).
+    public func send(_ list: AttrList) throws(AttrError) { try send(bytes: list.encoded) }
+
+    public func send(_ items: [AttrItem]) throws(AttrError) { try send(AttrList(items)) }
+
+    /// Sends bytes as they are (several pre-encoded lists, e.g. a delivery request).
+    public func send(bytes: [UInt8]) throws(AttrError) {
+        guard isOpen else { throw AttrError(peer: peer, problem: .closed) }
+        let deadline = Clock.now() + timeout
+        var sent = 0
+        while sent < bytes.count {
+            try wait(for: Int16(POLLOUT), until: deadline, while: "writing a request")
+            let n = bytes[sent...].withUnsafeBytes { raw in
+                Glibc.send(descriptor, raw.baseAddress!, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+            }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw AttrError(peer: peer, problem: .io(operation: "write to", errno: errno))
+            }
+            sent += n
+        }
+        lastUsed = Clock.now()
+    }
+
+    /// Receives the next complete list.
+    public func receive() throws(AttrError) -> AttrList {
+        guard isOpen else { throw AttrError(peer: peer, problem: .closed) }
+        let deadline = Clock.now() + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let list = try decoder.nextList() {
+                lastUsed = Clock.now()
+                return list
+            }
+            try wait(for: Int16(POLLIN), until: deadline, while: "reading an attribute list")
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw AttrError(peer: peer, problem: .io(operation: "read from", errno: errno))
+            }
+            if n == 0 { throw AttrError(peer: peer, problem: .prematureEnd(while: "reading an attribute list")) }
+            decoder.feed(buffer[0..<n])
+        }
+    }
+
+    /// Receives a list and reads it with a strict scanner.
+    public func receiveScanner(strict: Bool = true) throws(AttrError) -> AttrScanner {
+        AttrScanner(try receive(), peer: peer, strict: strict)
+    }
+
+    /// Reads the server's announcement `protocol NUL <name> NUL NUL` and checks the name.
+    public func expectGreeting(_ protocolName: String) throws(AttrError) {
+        var scanner = try receiveScanner()
+        try scanner.expect("protocol", equals: protocolName)
+        try scanner.finish()
+    }
+
+    /// True when the peer has sent something or hung up while we were not
+    /// waiting for a reply: a kept-open connection that must not be reused.
+    public var hasUnexpectedInput: Bool {
+        guard isOpen else { return true }
+        if decoder.hasPartialInput { return true }
+        var p = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) != 0
+    }
+
+    private func wait(for events: Int16, until deadline: Double, while what: String) throws(AttrError) {
+        while true {
+            let left = deadline - Clock.now()
+            if left <= 0 { throw AttrError(peer: peer, problem: .timeout(while: what)) }
+            var p = pollfd(fd: descriptor, events: events, revents: 0)
+            let n = poll(&p, 1, Int32(Swift.min(left * 1000 + 1, Double(Int32.max))))
+            if n > 0 { return }          // ready, or an error/hang-up the next call reports
+            if n < 0 && errno != EINTR {
+                throw AttrError(peer: peer, problem: .io(operation: "poll", errno: errno))
+            }
+        }
+    }
+
+    /// Non-blocking connect bounded by `timeout`, then back to blocking mode.
+    static func connect(_ path: String, peer: String, timeout: Double) throws(AttrError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw AttrError(peer: peer, problem: .connect(errno: ENAMETOOLONG))
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw AttrError(peer: peer, problem: .connect(errno: errno)) }
+        let r = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if r != 0 {
+            let e = errno
+            guard e == EINPROGRESS || e == EAGAIN else {
+                Glibc.close(fd)
+                throw AttrError(peer: peer, problem: .connect(errno: e))
+            }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let n = SystemError.retrying { poll(&p, 1, Int32(Swift.min(timeout * 1000, Double(Int32.max)))) }
+            guard n == 1 else {
+                Glibc.close(fd)
+                throw AttrError(peer: peer, problem: n == 0 ? .timeout(while: "connecting") : .connect(errno: errno))
+            }
+            var soError: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)
+            if soError != 0 {
+                Glibc.close(fd)
+                throw AttrError(peer: peer, problem: .connect(errno: soError))
+            }
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return fd
+    }
+}
+
+enum Clock {
+    /// Monotonic seconds.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
