@@ -11,7 +11,7 @@
 #                            contrib/install-tools refuses a directory in the
 #                            command search path or a file that a package owns.
 #                            Run them by full path, e.g. /usr/lib/mailhost/bin/postfix.
-# make check      run the tests (what CI runs: .ci/run without the apt-get part)
+# make check      the debug build and every test with its master (.ci/run's debug phase)
 # make fuzz       build and run every libFuzzer target (fuzz/run), FUZZ_SECONDS each
 # make asan       AddressSanitizer build, every test under it (.ci/run asan)
 DESTDIR   ?=
