@@ -1,5 +1,5 @@
 /*
- * mailhost_plugin.h - the mail host plugin ABI, version 1.0.
+ * mailhost_plugin.h - the mail host plugin ABI, version 1.1.
  *
  * A plugin is a shared library that implements one master.cf service. The
  * host (our master(8)) loads it with GNU libltdl in a child process, never in
@@ -31,14 +31,30 @@
  *  - Host functions never trust their arguments: a client handle that is not
  *    live (ended, made up, NULL), a descriptor the host needs (status channel,
  *    listeners), a NULL buffer with a length or a length over 1 MiB, or an
- *    EVENT function called in another model, is refused with an error in the
- *    log and the function's failure value (-1, 0 or nothing), and the process
- *    goes on. A parameter whose value Postfix would reject ends the process
- *    with Postfix's fatal message, as it ends a stock daemon.
+ *    event function called in a model without MH_CAP_EVENTS, is refused with
+ *    "error: plugin called <function>: <reason> -- refused" in the log and
+ *    the function's failure value (-1, 0 or nothing), and the process goes
+ *    on. A parameter whose value Postfix would reject ends the process with
+ *    Postfix's fatal message, as it ends a stock daemon, when it is read with
+ *    the 1.0 MH_HOST_PARAM_INT/BOOL/TIME; MH_HOST_PARAM_CHECKED (1.1) returns
+ *    that message instead. That is the only 1.0 host function that ends the
+ *    process on a condition a caller could recover from (MH_HOST_EXIT and
+ *    MH_LOG_FATAL end it on purpose).
+ *  - Callbacks are bounded by a watchdog, as Postfix daemons are: a plugin
+ *    callback (INIT and PRE_INIT excepted) that runs longer than the
+ *    watchdog time ends the process with "fatal: watchdog timeout". The time
+ *    is daemon_timeout in the SINGLE and MULTI models and 1000 seconds in the
+ *    TRIGGER and EVENT models (stock's skeletons do the same), unless the
+ *    plugin sets its own with MH_HOST_SET_WATCHDOG (1.1).
  *
  * Versioning: the ABI version (MH_ABI_MAJOR.MH_ABI_MINOR) is independent of
- * the product version. Adding ids or appending descriptor fields is a minor
- * change; anything else is a major change.
+ * the product version. Adding ids, capability bits or appending descriptor
+ * fields is a minor change; anything else is a major change. A 1.1 host runs
+ * every 1.0 plugin unchanged; a 1.0 host refuses a 1.1 plugin at validation
+ * ("ABI minor 1 (host 0)", and "required capabilities ..." for a 1.1 bit).
+ * Everything added in 1.1 is marked "1.1" below; nothing of 1.0 changed
+ * except that MH_CAP_EVENTS is now offered in the TRIGGER model too and the
+ * TRIGGER and EVENT watchdogs follow stock (see above).
  */
 #ifndef MAILHOST_PLUGIN_H
 #define MAILHOST_PLUGIN_H
@@ -52,7 +68,7 @@ extern "C" {
 
 #define MH_PLUGIN_MAGIC 0x4d48504cU /* "MHPL" */
 #define MH_ABI_MAJOR 1
-#define MH_ABI_MINOR 0
+#define MH_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define MH_PLUGIN_ENTRY_SYMBOL mailhost_plugin_entry
@@ -82,6 +98,9 @@ typedef struct mh_client mh_client; /* one client connection */
  *            (whenever a client connection is readable) and returns 0 to
  *            keep the connection or a negative value to close it.
  *  TRIGGER - one-shot requests such as wakeups; TRIGGER gets the bytes read.
+ *            1.1: the plugin may also watch its own descriptors and set
+ *            timers (MH_CAP_EVENTS), as qmgr(8) does between wakeups; those
+ *            callbacks run outside any request (no status change).
  *  EVENT   - long-lived; ACCEPT hands the plugin the connection, which it
  *            drives with the host's watch and timer functions and ends with
  *            MH_HOST_CLIENT_DONE.
@@ -96,12 +115,19 @@ typedef enum mh_server_model {
 /* Host capabilities a plugin may require (descriptor.required_capabilities).
  * The host refuses, at validation, a plugin that requires a capability it
  * does not offer in the plugin's server model: MH_CAP_EVENTS is offered in
- * the EVENT model only. */
-#define MH_CAP_PARAMETERS 0x1ULL /* MH_HOST_PARAM_* */
-#define MH_CAP_LOGGING    0x2ULL /* MH_HOST_LOG */
-#define MH_CAP_TRIGGERS   0x4ULL /* MH_HOST_SEND_TRIGGER */
-#define MH_CAP_EVENTS     0x8ULL /* MH_HOST_WATCH_*, MH_HOST_TIMER */
-#define MH_CAP_KNOWN      0xfULL /* every capability ABI 1.0 knows */
+ * the EVENT and (1.1) TRIGGER models; the others in every model. A host
+ * refuses a bit it does not know, so a plugin that sets a 1.1 bit is refused
+ * by a 1.0 host by name. */
+#define MH_CAP_PARAMETERS 0x1ULL  /* MH_HOST_PARAM_*, 1.1: MH_HOST_PARAM_CHECKED */
+#define MH_CAP_LOGGING    0x2ULL  /* MH_HOST_LOG */
+#define MH_CAP_TRIGGERS   0x4ULL  /* MH_HOST_SEND_TRIGGER */
+#define MH_CAP_EVENTS     0x8ULL  /* MH_HOST_WATCH_READ, MH_HOST_UNWATCH, MH_HOST_TIMER;
+                                   * 1.1: MH_HOST_WATCH, MH_HOST_WATCH_MASK,
+                                   * MH_HOST_TIMER_START, MH_HOST_TIMER_CANCEL,
+                                   * MH_HOST_LOOP_HOOK */
+#define MH_CAP_LIFECYCLE  0x10ULL /* 1.1: MH_HOST_DECLARE, MH_HOST_SET_WATCHDOG */
+#define MH_CAP_KNOWN_1_0  0xfULL  /* every capability ABI 1.0 knows */
+#define MH_CAP_KNOWN      0x1fULL /* every capability this header knows */
 
 /* The descriptor returned by the entry point. */
 typedef struct mh_plugin_descriptor {
@@ -156,9 +182,12 @@ typedef enum mh_log_level {
 } mh_log_level;
 
 /*
- * Host functions (ids in the table passed to INIT and PRE_INIT). Parameter
- * lookups see main.cf with the service's -o overrides applied and $name
- * expanded; the default is used when the parameter is not set.
+ * Host functions (ids in the table passed to INIT and PRE_INIT). EVENTS,
+ * LIFECYCLE: the function is offered only in the models that offer that
+ * capability (see MH_CAP_*); elsewhere it is refused. EVENT: the EVENT model
+ * only. Parameter lookups see main.cf with the service's -o overrides
+ * applied and $name expanded; the default is used when the parameter is not
+ * set.
  */
 enum {
     /* void log(mh_host *, int level, const char *text, size_t len) */
@@ -190,18 +219,94 @@ enum {
      * (unwatches and closes it); the handle is dead afterwards. In SINGLE and
      * MULTI the host ends connections itself (SERVE returns, or returns < 0). */
     MH_HOST_CLIENT_DONE = 11,
-    /* int watch_read(mh_host *, int fd, void (*cb)(void *ctx, int fd), void *ctx)  EVENT
+    /* int watch_read(mh_host *, int fd, void (*cb)(void *ctx, int fd), void *ctx)  EVENTS
      * 0, or -1 (logged) when the descriptor cannot be watched. */
     MH_HOST_WATCH_READ = 12,
-    /* void unwatch(mh_host *, int fd)  EVENT */
+    /* void unwatch(mh_host *, int fd)  EVENTS; removes any plugin watch on fd */
     MH_HOST_UNWATCH = 13,
-    /* int timer(mh_host *, int64_t milliseconds, void (*cb)(void *ctx), void *ctx)  EVENT: one-shot */
+    /* int timer(mh_host *, int64_t milliseconds, void (*cb)(void *ctx), void *ctx)
+     * EVENTS: one-shot, cannot be cancelled (1.1: MH_HOST_TIMER_START) */
     MH_HOST_TIMER = 14,
     /* size_t arg_count(mh_host *)  master.cf arguments after the command, -o pairs excluded */
     MH_HOST_ARG_COUNT = 15,
     /* size_t arg(mh_host *, size_t index, char *buf, size_t size)  as param_string */
-    MH_HOST_ARG = 16
+    MH_HOST_ARG = 16,
+
+    /* ---- 1.1 ---- Failure values: -1 (or 0 for TIMER_START) with the call
+     * refused and logged, as for 1.0; see each function for others. */
+
+    /* int watch(mh_host *, int fd, uint32_t mask, mh_watch_cb cb, void *ctx)
+     * EVENTS. Watches fd for the MH_EVENT_READ and/or MH_EVENT_WRITE in mask
+     * (nothing else may be set) and calls cb(ctx, fd, events) whenever any of
+     * them holds, level-triggered; events are the MH_EVENT_* bits that hold,
+     * MH_EVENT_HUP and MH_EVENT_ERROR included whatever the mask. Watching a
+     * watched descriptor replaces its mask, callback and context. 0, or -1 for
+     * a descriptor the host needs or cannot watch, a bad mask, a NULL cb. */
+    MH_HOST_WATCH = 17,
+    /* int watch_mask(mh_host *, int fd, uint32_t mask)  EVENTS
+     * Changes the mask of a plugin watch (from WATCH or WATCH_READ), keeping
+     * its callback. 0, or -1 for a descriptor the plugin does not watch or a
+     * bad mask. Remove a watch with MH_HOST_UNWATCH. */
+    MH_HOST_WATCH_MASK = 18,
+    /* uint64_t timer_start(mh_host *, int64_t milliseconds, mh_timer_cb cb, void *ctx)
+     * EVENTS. One-shot: cb(ctx, id) runs once, no earlier than milliseconds
+     * (>= 0) from now, unless cancelled. Returns the timer's id, never 0 and
+     * never reused within the process; 0 when refused (NULL cb, negative
+     * time). */
+    MH_HOST_TIMER_START = 19,
+    /* int timer_cancel(mh_host *, uint64_t id)  EVENTS
+     * 0: cancelled, cb will not run; 1: the timer has already run or been
+     * cancelled (nothing done, nothing logged); -1: refused, the id was never
+     * returned by TIMER_START in this process. */
+    MH_HOST_TIMER_CANCEL = 20,
+    /* int loop_hook(mh_host *, mh_loop_cb hook, void *ctx)  EVENTS
+     * hook(ctx) runs once per event loop iteration, after the events and
+     * timers of the previous iteration were handled and before the host waits
+     * again (as Postfix's CA_MAIL_SERVER_LOOP). It returns the longest time in
+     * milliseconds the host may wait for the next event: 0 not at all, < 0 as
+     * long as it takes. A new hook replaces the old one; a NULL hook removes
+     * it. 0. */
+    MH_HOST_LOOP_HOOK = 21,
+    /* int declare(mh_host *, uint32_t flags)  LIFECYCLE; call it from INIT.
+     * MH_DECLARE_SOLITARY: the service must run with a process limit of 1; if
+     * master.cf says otherwise the process ends with stock's fatal "service
+     * <command> requires a process limit of 1". MH_DECLARE_LONG_LIVED: max_idle
+     * and max_use no longer apply (both 0, as qmgr(8) sets them after start-up),
+     * so the process exits only when the master goes away, on MH_HOST_EXIT or
+     * a fatal error. 0, or -1 for an unknown flag. */
+    MH_HOST_DECLARE = 22,
+    /* int set_watchdog(mh_host *, int64_t seconds)  LIFECYCLE
+     * Sets the watchdog time for every later callback (as Postfix's
+     * CA_MAIL_SERVER_WATCHDOG; qmgr passes qmgr_daemon_timeout). 0, or -1 for
+     * seconds < 1 or > 2^31. */
+    MH_HOST_SET_WATCHDOG = 23,
+    /* int param_checked(mh_host *, uint32_t kind, mh_str name, mh_str dflt,
+     *                   int64_t min, int64_t max, int64_t *value,
+     *                   char *error, size_t error_size)  PARAMETERS
+     * Reads an MH_PARAM_INT, MH_PARAM_TIME (seconds; dflt like "100s") or
+     * MH_PARAM_BOOL (1 or 0; dflt "yes" or "no") parameter as the 1.0
+     * functions do, checks min and max as Postfix does (0: no bound; not
+     * for BOOL), and stores it in *value. 0 on success; -1 when Postfix would
+     * reject the value: *value is untouched and error receives Postfix's
+     * message (copied as by param_string), the process goes on; -2 when the
+     * call is refused (bad kind, NULL value, bad name or default). */
+    MH_HOST_PARAM_CHECKED = 24
 };
+
+/* 1.1: event bits of MH_HOST_WATCH masks and callbacks. */
+#define MH_EVENT_READ  0x1U /* readable (or end of file) */
+#define MH_EVENT_WRITE 0x2U /* writable */
+#define MH_EVENT_HUP   0x4U /* the peer hung up (with READ watched: also a half-close) */
+#define MH_EVENT_ERROR 0x8U /* an error is pending on the descriptor */
+
+/* 1.1: MH_HOST_DECLARE flags. */
+#define MH_DECLARE_SOLITARY  0x1U
+#define MH_DECLARE_LONG_LIVED 0x2U
+
+/* 1.1: MH_HOST_PARAM_CHECKED kinds. */
+#define MH_PARAM_INT  1U
+#define MH_PARAM_TIME 2U
+#define MH_PARAM_BOOL 3U
 
 typedef void (*mh_log_fn)(mh_host *, int, const char *, size_t);
 typedef size_t (*mh_param_string_fn)(mh_host *, mh_str, mh_str, char *, size_t);
@@ -218,6 +323,20 @@ typedef void (*mh_unwatch_fn)(mh_host *, int);
 typedef int (*mh_timer_fn)(mh_host *, int64_t, void (*)(void *), void *);
 typedef size_t (*mh_arg_count_fn)(mh_host *);
 typedef size_t (*mh_arg_fn)(mh_host *, size_t, char *, size_t);
+
+/* 1.1 */
+typedef void (*mh_watch_cb)(void *ctx, int fd, uint32_t events);
+typedef void (*mh_timer_cb)(void *ctx, uint64_t id);
+typedef int64_t (*mh_loop_cb)(void *ctx);
+typedef int (*mh_watch_fn)(mh_host *, int, uint32_t, mh_watch_cb, void *);
+typedef int (*mh_watch_mask_fn)(mh_host *, int, uint32_t);
+typedef uint64_t (*mh_timer_start_fn)(mh_host *, int64_t, mh_timer_cb, void *);
+typedef int (*mh_timer_cancel_fn)(mh_host *, uint64_t);
+typedef int (*mh_loop_hook_fn)(mh_host *, mh_loop_cb, void *);
+typedef int (*mh_declare_fn)(mh_host *, uint32_t);
+typedef int (*mh_set_watchdog_fn)(mh_host *, int64_t);
+typedef int (*mh_param_checked_fn)(mh_host *, uint32_t, mh_str, mh_str, int64_t, int64_t,
+                                   int64_t *, char *, size_t);
 
 /* Looks up a function by id in a {0, NULL}-terminated table; NULL if absent. */
 static inline mh_fn mh_lookup(const mh_function *table, uint32_t id)
