@@ -2,7 +2,9 @@
  * csystem.c - implementation of the C shims declared in csystem.h.
  *
  * Guarantees: signal handlers only touch sig_atomic_t flags and write(2) to a
- * non-blocking pipe, so they are async-signal-safe; errno is preserved.
+ * non-blocking pipe, so they are async-signal-safe; errno is preserved. The
+ * one exception is the watchdog's handler, which ends the process (see
+ * cs_watchdog_install).
  */
 #define _GNU_SOURCE
 #include "csystem.h"
@@ -98,6 +100,34 @@ static void on_fault(int signo)
 }
 
 int cs_signal_fault(int signo) { return set_disposition(signo, on_fault); }
+
+/*
+ * The watchdog's SIGALRM: the process is stuck in plugin code, so the only
+ * way to say so is from the handler. As Postfix's watchdog does, the handler
+ * first makes sure the process ends within 5 seconds even if saying so
+ * hangs (SIGALRM back to its default action, unblocked, alarm(5)), then
+ * calls the action (which logs) and ends the process with status 1.
+ */
+static void (*watchdog_action)(void);
+
+static void on_watchdog(int signo)
+{
+    sigset_t unblock;
+    set_disposition(signo, SIG_DFL);
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGALRM);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    alarm(5);
+    if (watchdog_action)
+        watchdog_action();
+    _exit(1);
+}
+
+int cs_watchdog_install(void (*action)(void))
+{
+    watchdog_action = action;
+    return set_disposition(SIGALRM, on_watchdog);
+}
 
 int cs_signal_default(int signo) { return set_disposition(signo, SIG_DFL); }
 int cs_signal_ignore(int signo) { return set_disposition(signo, SIG_IGN); }

@@ -28,6 +28,7 @@ enum DaemonMode {
         var chroot = false
         var unprivileged = false
         var socketCount = 1
+        var alone = false                // -l: the master runs one process (MH_DECLARE_SOLITARY)
         var overrides: [String] = []     // "-o", "name=value" pairs as given
         var operands: [String] = []
     }
@@ -51,7 +52,7 @@ enum DaemonMode {
                                     default: settings.pluginDirectory + "/" + program)
         let entry = MasterEntry(name: command.name.isEmpty ? program : command.name, type: type,
                                 isPrivate: false, unprivileged: command.unprivileged, chroot: command.chroot,
-                                wakeupTime: 0, wakeupConditional: false, processLimit: 0, command: program,
+                                wakeupTime: 0, wakeupConditional: false, processLimit: command.alone ? 1 : 0, command: program,
                                 arguments: command.overrides + command.operands, line: 0, fields: [],
                                 canonicalName: command.name, addresses: [])
         let generation = getenv("GENERATION").flatMap { UInt32(String(cString: $0), radix: 8) } ?? 0
@@ -127,7 +128,8 @@ enum DaemonMode {
         case "t":
             guard let type = ServiceType(rawValue: value) else { MasterLog.fatal("unsupported transport type: \(value)") }
             command.type = type
-        case "d", "D", "l", "r", "S", "v", "V", "z": break
+        case "l": command.alone = true
+        case "d", "D", "r", "S", "v", "V", "z": break
         default: MasterLog.fatal("invalid option: \(letter)")
         }
     }

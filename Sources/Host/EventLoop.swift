@@ -67,6 +67,18 @@ final class EventLoop {
         register(fd, events: UInt32(EPOLLIN.rawValue), handler)
     }
 
+    /// As tryWatchReadable, for any epoll event set.
+    func tryWatch(_ fd: Int32, events: UInt32, _ handler: @escaping ReadyHandler) -> Int32 {
+        register(fd, events: events, handler)
+    }
+
+    /// Changes the events a watched descriptor is watched for, keeping its
+    /// handler: 0, ENOENT when `fd` is not watched, or the errno of epoll.
+    func modify(_ fd: Int32, events: UInt32) -> Int32 {
+        guard isWatching(fd), let registration = registrations[Int(fd)] else { return ENOENT }
+        return register(fd, events: events, registration.handler)
+    }
+
     /// Registration failures of the host's own descriptors are fatal: they
     /// mean the process can no longer do its work.
     private func watch(_ fd: Int32, events: UInt32, _ handler: @escaping ReadyHandler) {
@@ -124,9 +136,11 @@ final class EventLoop {
 
     // MARK: running
 
-    /// Waits for and dispatches one round of events and due timers.
-    func runOnce() {
-        let timeout = millisecondsUntilNextTimer()
+    /// Waits for and dispatches one round of events and due timers, waiting
+    /// no longer than `maxWait` milliseconds when that is not negative.
+    func runOnce(maxWait: Int32 = -1) {
+        let untilTimer = millisecondsUntilNextTimer()
+        let timeout = maxWait < 0 ? untilTimer : (untilTimer < 0 ? maxWait : min(untilTimer, maxWait))
         let count = events.withUnsafeMutableBufferPointer { buffer in
             cs_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
         }

@@ -8,7 +8,9 @@
 // descriptor the host needs, a NULL or absurd buffer, an event function in a
 // model without events) is refused with a logged error and a documented
 // failure value, and the worker goes on. A parameter whose value stock would
-// reject ends the worker with stock's fatal text, as a stock daemon would end.
+// reject ends the worker with stock's fatal text, as a stock daemon would end,
+// except through param_checked (ABI 1.1), which returns that text. The 1.1
+// functions are in HostFunctionsV11.swift.
 
 import Glibc
 import MailhostPluginABI
@@ -32,6 +34,14 @@ enum HostFunctions {
         entry(MH_HOST_TIMER, unsafeBitCast(timer, to: mh_fn.self)),
         entry(MH_HOST_ARG_COUNT, unsafeBitCast(argCount, to: mh_fn.self)),
         entry(MH_HOST_ARG, unsafeBitCast(argument, to: mh_fn.self)),
+        entry(MH_HOST_WATCH, unsafeBitCast(watch, to: mh_fn.self)),
+        entry(MH_HOST_WATCH_MASK, unsafeBitCast(watchMask, to: mh_fn.self)),
+        entry(MH_HOST_TIMER_START, unsafeBitCast(timerStart, to: mh_fn.self)),
+        entry(MH_HOST_TIMER_CANCEL, unsafeBitCast(timerCancel, to: mh_fn.self)),
+        entry(MH_HOST_LOOP_HOOK, unsafeBitCast(loopHook, to: mh_fn.self)),
+        entry(MH_HOST_DECLARE, unsafeBitCast(declare, to: mh_fn.self)),
+        entry(MH_HOST_SET_WATCHDOG, unsafeBitCast(setWatchdog, to: mh_fn.self)),
+        entry(MH_HOST_PARAM_CHECKED, unsafeBitCast(paramChecked, to: mh_fn.self)),
         mh_function(id: 0, fn: nil),
     ]
 
@@ -39,7 +49,7 @@ enum HostFunctions {
         mh_function(id: UInt32(id), fn: fn)
     }
 
-    private static var worker: WorkerContext? { WorkerContext.shared }
+    static var worker: WorkerContext? { WorkerContext.shared }
 
     /// Longest buffer a plugin may hand over (log text, names, trigger data).
     static let maximumLength = 1 << 20
@@ -79,11 +89,11 @@ enum HostFunctions {
         return bytes.count
     }
 
-    /// The worker, when the model offers the event functions; otherwise the
-    /// call is refused (the header marks them EVENT).
-    private static func eventWorker(_ function: String) -> WorkerContext? {
+    /// The worker, when the model offers the event functions (MH_CAP_EVENTS:
+    /// the event and trigger models); otherwise the call is refused.
+    static func eventWorker(_ function: String) -> WorkerContext? {
         guard let worker else { return nil }
-        guard worker.model == UInt32(MH_MODEL_EVENT.rawValue) else {
+        guard PluginABI.offersEvents(model: worker.model) else {
             refuse(function, "not available in the \(PluginABI.modelName(worker.model)) server model")
             return nil
         }
@@ -95,17 +105,30 @@ enum HostFunctions {
     /// that does not parse ends the worker with stock's fatal text.
     static func parameter<T>(_ name: mh_str, default fallback: String, in function: String,
                              _ read: (MainConfig, String) throws -> T) -> T? {
-        guard let worker, let key = text(name, in: function) else { return nil }
+        guard let key = text(name, in: function), let result = checkedParameter(key, default: fallback, read) else {
+            return nil
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): MasterLog.fatal(error.message)
+        }
+    }
+
+    /// As `parameter`, with stock's complaint about the value returned
+    /// instead of ending the worker; nil without a worker.
+    static func checkedParameter<T>(_ key: String, default fallback: String,
+                                    _ read: (MainConfig, String) throws -> T) -> Result<T, ConfigError>? {
+        guard let worker else { return nil }
         var config = worker.config
         if !config.isDefined(key) {
             config = config.with(overrides: [(key, fallback)])
         }
         do {
-            return try read(config, key)
+            return .success(try read(config, key))
         } catch let error as ConfigError {
-            MasterLog.fatal(error.message)
+            return .failure(error)
         } catch {
-            MasterLog.fatal("\(error)")
+            return .failure(ConfigError("\(error)"))
         }
     }
 
@@ -176,7 +199,11 @@ enum HostFunctions {
     }
 
     static let clientDone: @convention(c) (OpaquePointer?, OpaquePointer?) -> Void = { _, handle in
-        guard let worker = eventWorker("client_done") else { return }
+        guard let worker else { return }
+        guard worker.model == UInt32(MH_MODEL_EVENT.rawValue) else {
+            refuse("client_done", "not available in the \(PluginABI.modelName(worker.model)) server model")
+            return
+        }
         guard let handle, Skeletons.endClient(worker, handle) else {
             refuse("client_done", "unknown or finished client")
             return

@@ -5,9 +5,13 @@
 // each as one 12-byte write to descriptor 5; a failed AVAIL write means the
 // master is gone or has retired us, so the process exits. EOF on descriptor
 // 5 retires the worker as soon as no client is being served; max_idle and
-// max_use end it as they end Postfix daemons.
+// max_use end it as they end Postfix daemons, unless the plugin declared
+// itself long-lived (then neither applies, as in qmgr(8) after start-up).
+// Plugin callbacks run under a watchdog that ends a stuck worker with
+// stock's "fatal: watchdog timeout".
 
 import Glibc
+import CSystem
 import MailhostPluginABI
 import PostfixConfig
 
@@ -30,9 +34,13 @@ final class WorkerContext {
     /// when it calls the host's exit itself.
     private var exiting = false
     private var idleTimer: EventLoop.TimerID?
-    let maxIdle: Int
-    let maxUse: Int
-    let daemonTimeout: UInt32
+    private(set) var maxIdle: Int
+    private(set) var maxUse: Int
+    /// Seconds a plugin callback may run: stock's skeletons use
+    /// daemon_timeout in the single and multi models and 1000 seconds in the
+    /// trigger and event models; MH_HOST_SET_WATCHDOG replaces it.
+    var watchdogSeconds: UInt32
+    private(set) lazy var events = PluginEvents(worker: self)
 
     /// Handles passed to plugin code; the host handle carries no data.
     let hostHandle = OpaquePointer(bitPattern: 0x1)
@@ -48,8 +56,11 @@ final class WorkerContext {
         let limits = WorkerLimits.read(config)
         maxIdle = limits.maxIdle
         maxUse = limits.maxUse
-        daemonTimeout = limits.daemonTimeout
+        watchdogSeconds = PluginABI.offersEvents(model: model) ? WorkerContext.eventWatchdogSeconds : limits.daemonTimeout
     }
+
+    /// The watchdog time of stock's trigger and event skeletons.
+    static let eventWatchdogSeconds: UInt32 = 1000
 
     /// Descriptors the host itself watches or needs: a plugin may not watch
     /// or unwatch them, or the worker would stop hearing its master or its
@@ -76,7 +87,24 @@ final class WorkerContext {
         loop.watchReadable(WorkerContext.statusFD) { [weak self] _ in self?.masterDisconnected() }
         Skeletons.start(self)
         armIdleTimer()
-        while true { loop.runOnce() }
+        cs_watchdog_install(WorkerContext.watchdogTimeout)
+        while true { loop.runOnce(maxWait: events.runLoopHook()) }
+    }
+
+    /// MH_DECLARE_SOLITARY: stock's check of a solitary service's process
+    /// limit, with its fatal text (naming the command, as stock names its
+    /// program).
+    func requireSolitary() {
+        if spec.entry.processLimit != 1 {
+            MasterLog.fatal("service \(spec.entry.command) requires a process limit of 1")
+        }
+    }
+
+    /// MH_DECLARE_LONG_LIVED: max_idle and max_use no longer apply.
+    func becomeLongLived() {
+        maxIdle = 0
+        maxUse = 0
+        cancelIdleTimer()
     }
 
     func orderlyExit(_ status: Int32 = 0) -> Never {
@@ -130,10 +158,18 @@ final class WorkerContext {
         idleTimer = nil
     }
 
-    /// A watchdog around plugin code, like Postfix's daemon_timeout.
+    /// A watchdog around plugin code, like Postfix's: SIGALRM after
+    /// watchdogSeconds ends the worker (see watchdogTimeout).
     func withWatchdog<R>(_ body: () -> R) -> R {
-        alarm(daemonTimeout)
+        alarm(watchdogSeconds)
         defer { alarm(0) }
         return body()
+    }
+
+    /// Runs in the SIGALRM handler (CSystem's cs_watchdog_install), which
+    /// then ends the process with status 1; stock's text.
+    private static let watchdogTimeout: @convention(c) () -> Void = {
+        MasterLog.emit(.fatal, "watchdog timeout")
+        sleep(1)
     }
 }

@@ -32,11 +32,18 @@ public enum PluginABI {
     }
 
     /// The capabilities the host offers a plugin of `model`: the event
-    /// functions (watches, timers, client_done) only where the plugin owns
-    /// its connections, the event model.
+    /// functions (watches, timers, the loop hook) where the skeleton never
+    /// blocks on a client, the event model and (ABI 1.1) the trigger model,
+    /// which serves one-shot wakeups and may do asynchronous I/O between them
+    /// as qmgr(8) does; everything else in every model.
     public static func offeredCapabilities(model: UInt32) -> UInt64 {
         let everywhere = UInt64(MH_CAP_PARAMETERS) | UInt64(MH_CAP_LOGGING) | UInt64(MH_CAP_TRIGGERS)
-        return model == UInt32(MH_MODEL_EVENT.rawValue) ? everywhere | UInt64(MH_CAP_EVENTS) : everywhere
+            | UInt64(MH_CAP_LIFECYCLE)
+        return offersEvents(model: model) ? everywhere | UInt64(MH_CAP_EVENTS) : everywhere
+    }
+
+    public static func offersEvents(model: UInt32) -> Bool {
+        model == UInt32(MH_MODEL_EVENT.rawValue) || model == UInt32(MH_MODEL_TRIGGER.rawValue)
     }
 
     /// The callback each model cannot do without, besides INIT.

@@ -75,22 +75,35 @@ final class PluginDescriptorTests: XCTestCase {
         XCTAssertEqual(info.problems(), [
             PluginMessages.mismatch("ABI major", plugin: "9", host: "\(MH_ABI_MAJOR)"),
             PluginMessages.mismatch("server model", plugin: "7", host: "1-4"),
-            PluginMessages.mismatch("required capabilities", plugin: "0x30", host: "0x7 in the unknown server model"),
+            PluginMessages.mismatch("required capabilities", plugin: "0x30", host: "0x17 in the unknown server model"),
         ])
     }
 
-    /// MH_CAP_EVENTS is offered in the event model only.
-    func testEventCapabilityIsOfferedInTheEventModelOnly() {
+    /// MH_CAP_EVENTS is offered in the event and (ABI 1.1) trigger models
+    /// only; MH_CAP_LIFECYCLE (1.1) everywhere.
+    func testEventCapabilityIsOfferedInTheEventAndTriggerModelsOnly() {
         var descriptor = complete()
-        descriptor.required_capabilities = UInt64(MH_CAP_EVENTS)
-        for (model, name) in [(MH_MODEL_SINGLE, "single"), (MH_MODEL_MULTI, "multi"), (MH_MODEL_TRIGGER, "trigger")] {
+        descriptor.required_capabilities = UInt64(MH_CAP_EVENTS) | UInt64(MH_CAP_LIFECYCLE)
+        for (model, name) in [(MH_MODEL_SINGLE, "single"), (MH_MODEL_MULTI, "multi")] {
             descriptor.server_model = model.rawValue
             let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
-            XCTAssertTrue(problems.contains(PluginMessages.mismatch("required capabilities", plugin: "0x8",
-                                                                    host: "0x7 in the \(name) server model")), "\(name): \(problems)")
+            XCTAssertTrue(problems.contains(PluginMessages.mismatch("required capabilities", plugin: "0x18",
+                                                                    host: "0x17 in the \(name) server model")), "\(name): \(problems)")
         }
+        for model in [MH_MODEL_EVENT, MH_MODEL_TRIGGER] {
+            descriptor.server_model = model.rawValue
+            let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
+            XCTAssertFalse(problems.contains { $0.hasPrefix("required capabilities") }, "\(model): \(problems)")
+        }
+    }
+
+    /// A bit beyond every capability this ABI knows is refused in every model.
+    func testUnknownCapabilityIsRefused() {
+        var descriptor = complete()
+        descriptor.required_capabilities = UInt64(MH_CAP_KNOWN) + 1
         descriptor.server_model = MH_MODEL_EVENT.rawValue
         let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
-        XCTAssertFalse(problems.contains { $0.hasPrefix("required capabilities") }, "event: \(problems)")
+        XCTAssertEqual(problems, [PluginMessages.mismatch("required capabilities", plugin: "0x20",
+                                                          host: "0x1f in the event server model")])
     }
 }

@@ -87,7 +87,7 @@ final class WorkerRuntimeTests: PluginTestCase {
         let path = try inst.installFixture("events_in_single")
         try inst.appendMasterCf("evsingle unix - n n - 1 events_in_single")
         try inst.start()
-        let reason = Expected.mismatch("required capabilities", "0xb", "0x7 in the single server model")
+        let reason = Expected.mismatch("required capabilities", "0xb", "0x17 in the single server model")
         XCTAssertNotNil(inst.waitForLog(Expected.refused(path, reason), timeout: 15), "no refusal: \(reason)")
         XCTAssertNil(UnixSocket.connect(inst.socket("evsingle")).map { close($0) }, "a refused plugin's service listens")
         XCTAssertNotNil(inst.masterPid(), "master died")

@@ -39,6 +39,13 @@ int cs_signal_ignore(int signo);
  */
 int cs_signal_fault(int signo);
 
+/*
+ * The plugin worker's watchdog: SIGALRM (armed with alarm(2)) calls `action`
+ * (which logs stock's "watchdog timeout") and ends the process with status 1;
+ * a hung action is ended by SIGALRM's default action 5 seconds later.
+ */
+int cs_watchdog_install(void (*action)(void));
+
 /* syslog(3) with a preformatted message. */
 void cs_openlog(const char *ident, int facility);
 void cs_syslog(int priority, const char *message);

@@ -1,5 +1,6 @@
 /* events_in_single.c - a single-model plugin that requires MH_CAP_EVENTS,
- * which the host offers in the event model only: refused at validation. */
+ * which the host offers in the event and trigger models only: refused at
+ * validation. */
 #include "fixture.h"
 
 static int serve(mh_host *host, void *state, mh_client *client) { return 0; }
