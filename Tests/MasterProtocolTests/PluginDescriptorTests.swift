@@ -103,7 +103,7 @@ final class PluginDescriptorTests: XCTestCase {
         descriptor.required_capabilities = UInt64(MH_CAP_KNOWN) + 1
         descriptor.server_model = MH_MODEL_EVENT.rawValue
         let problems = read(descriptor, declared: MemoryLayout<mh_plugin_descriptor>.size).problems()
-        XCTAssertEqual(problems, [PluginMessages.mismatch("required capabilities", plugin: "0x20",
-                                                          host: "0x1f in the event server model")])
+        XCTAssertTrue(problems.contains(PluginMessages.mismatch("required capabilities", plugin: "0x20",
+                                                                host: "0x1f in the event server model")), "\(problems)")
     }
 }
