@@ -232,13 +232,6 @@ final class PluginEndToEndTests: PluginTestCase {
         close(fd)
     }
 
-    func unixFD(_ path: String) throws -> Int32 {
-        var fd: Int32? = nil
-        waitUntil(timeout: 10) { fd = UnixSocket.connect(path); return fd != nil }
-        guard let fd else { throw HarnessError("cannot connect to \(path)") }
-        return fd
-    }
-
     /// Opens a master.cf fifo for writing (non-blocking: fails rather than
     /// hangs when no reader holds it).
     func fifoFD(_ path: String) throws -> Int32 {

@@ -11,6 +11,8 @@ import PluginAPI
 enum PluginEnv {
     static let fixtures = TestEnv.packageRoot.appendingPathComponent("Tests/PluginHostTests/Fixtures").path
     static let abiInclude = TestEnv.packageRoot.appendingPathComponent("Sources/PluginAPI/CABI/include").path
+    /// The ABI 1.0 header exactly as released: 1.0 plugins are built against it.
+    static let abi10Include = TestEnv.packageRoot.appendingPathComponent("Tests/PluginHostTests/Fixtures/abi-1.0").path
 
     /// Where lib<name>.so of the Swift plugins were built: $MAILHOST_PLUGIN_BUILD_DIR,
     /// else the directory of the running test bundle (.build*/debug).
@@ -54,6 +56,22 @@ class PluginTestCase: InstanceTestCase {
         }
         XCTAssertEqual(served, "ping\n", "\(service) does not serve", file: file, line: line)
     }
+
+    /// Connects to a unix-domain service, retrying for up to 10 seconds.
+    func unixFD(_ path: String) throws -> Int32 {
+        var fd: Int32? = nil
+        waitUntil(timeout: 10) { fd = UnixSocket.connect(path); return fd != nil }
+        guard let fd else { throw HarnessError("cannot connect to \(path)") }
+        return fd
+    }
+
+    /// Sends one request line and returns the answer line without its newline.
+    func request(_ fd: Int32, _ line: String, timeout: TimeInterval = 10) throws -> String {
+        guard Wire.send(fd, line + "\n") else { throw HarnessError("cannot send \(line)") }
+        let reply = Wire.read(fd, until: "\n", timeout: timeout)
+        guard reply.hasSuffix("\n") else { throw HarnessError("no answer to \(line): \(reply.debugDescription)") }
+        return String(reply.dropLast())
+    }
 }
 
 extension PrivateInstance {
@@ -64,12 +82,16 @@ extension PrivateInstance {
     }
 
     /// Compiles Fixtures/<name>.c into any file (root-owned, 0755), with
-    /// extra `-D` definitions such as a directory the fixture reports into.
+    /// extra `-D` definitions such as a directory the fixture reports into,
+    /// against the ABI header in `include` (the current one unless given),
+    /// from `source` when the file is not a fixture.
     @discardableResult
-    func buildFixture(_ name: String, to out: String, defines: [String] = []) throws -> String {
-        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", PluginEnv.abiInclude]
-                               + defines.map { "-D" + $0 } + ["-o", out, PluginEnv.fixtures + "/" + name + ".c"], timeout: 60)
-        guard r.status == 0 else { throw HarnessError("cc \(name).c failed:\n\(r.output)") }
+    func buildFixture(_ name: String, to out: String, defines: [String] = [], include: String = PluginEnv.abiInclude,
+                      source: String? = nil) throws -> String {
+        let file = source ?? PluginEnv.fixtures + "/" + name + ".c"
+        let r = try runCommand("/usr/bin/cc", ["-shared", "-fPIC", "-Wall", "-Werror", "-I", include]
+                               + defines.map { "-D" + $0 } + ["-o", out, file], timeout: 60)
+        guard r.status == 0 else { throw HarnessError("cc \(file) failed:\n\(r.output)") }
         chown(out, 0, 0)
         chmod(out, 0o755)
         return out
