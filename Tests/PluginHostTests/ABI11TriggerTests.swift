@@ -46,9 +46,12 @@ final class ABI11TriggerTests: PluginTestCase {
         let pid = waitForLine(out, "w read=0x1 cancelled=0")
         XCTAssertEqual(waitForLine(out, "w done late=0"), pid)
         try wake(inst, "fxq", "c")
-        let hook = lines(out).last { $0.contains(" c hook=") }.flatMap { Int($0.split(separator: "=").last ?? "") }
-        waitForLine(out, "c hook=\(hook ?? -1)")
-        XCTAssertGreaterThan(hook ?? 0, 0, "the loop hook never ran in the trigger model")
+        var hook: Int?
+        waitUntil(timeout: 15) {
+            hook = lines(out).last { $0.contains(" c hook=") }.flatMap { Int($0.split(separator: "=").last ?? "") }
+            return hook != nil
+        }
+        XCTAssertGreaterThan(hook ?? 0, 0, "the loop hook never ran in the trigger model: \(lines(out))")
     }
 
     /// Declared solitary and long-lived, the worker serves every wakeup as
