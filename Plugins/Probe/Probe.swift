@@ -12,6 +12,15 @@
 //     throw           throw a Swift error (the SDK logs it, returns -1)
 //     fatal           ServiceHost.fatal (logged, the process exits 1)
 //     exit            orderly exit: PRE_EXIT appends "pre_exit" first
+//   ABI 1.1 (trigger model with Capabilities.events and .lifecycle):
+//     events          a socket pair through watch/setWatchMask: "watch
+//                     write=W", "watch read=R", "watch hangup=H" (raw masks);
+//                     timers: "timer ran", "cancel true false" (a cancelled
+//                     one never records "timer cancelled ran")
+//     hook            "hook N": loop hook calls since INIT (N > 0)
+//     checked NAME    "checked NAME=VALUE" or "checked NAME failed: WHY"
+//                     (a time parameter, minimum 10 s)
+//     declare         declare(solitary:longLived:); "declared ok|failed: why"
 // Tests install it themselves; make install leaves it out.
 //     probe unix - n n - 1 probe -o probe_report=/tmp/x/report a { b c }
 import Glibc
@@ -22,15 +31,21 @@ import PluginAPILogging
 final class ProbeService: TriggerServer {
     static let name = "probe"
     static let version = "1.0"
-    static var requiredCapabilities: Capabilities { [.parameters, .logging, .triggers] }
+    static var requiredCapabilities: Capabilities { [.parameters, .logging, .triggers, .events, .lifecycle] }
 
     private let report: String
+    private var hookCalls = 0
+    private var pair: [Int32] = [-1, -1]
 
     init(host: ServiceHost) throws {
         report = host.string("probe_report", default: "")
         guard report.hasPrefix("/") else { throw PluginError("probe_report must be an absolute path, not \"\(report)\"") }
         record(Self.observations(host))
         host.info("probe: ready on \(host.serviceName)/\(host.serviceType)")
+        try host.setLoopHook { [unowned self] in
+            self.hookCalls += 1
+            return -1
+        }
     }
 
     /// What the host answers, in a fixed order the tests spell out.
@@ -70,8 +85,51 @@ final class ProbeService: TriggerServer {
         case "throw": throw PluginError("probe: thrown on request")
         case "fatal": host.fatal("probe: fatal on request")
         case "exit": host.exit(status: 0)
+        case "events": try exerciseEvents(host)
+        case "hook": record(["hook \(hookCalls)"])
+        case "checked" where words.count == 2:
+            do {
+                record(["checked \(words[1])=\(try host.checked(.time, words[1], default: "1h", minimum: 10))"])
+            } catch {
+                record(["checked \(words[1]) failed: \(error)"])
+            }
+        case "declare":
+            do {
+                try host.declare(solitary: true, longLived: true)
+                record(["declared ok"])
+            } catch {
+                record(["declared failed: \(error)"])
+            }
         default: break
         }
+    }
+
+    /// A socket pair driven through the 1.1 watches, and two timers, one
+    /// cancelled; everything is recorded from the callbacks.
+    private func exerciseEvents(_ host: ServiceHost) throws {
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else { throw PluginError("socketpair failed") }
+        var step = 0
+        try host.watch(pair[0], for: .write) { [unowned self] fd, events in
+            step += 1
+            switch step {
+            case 1:
+                record(["watch write=\(events.rawValue)"])
+                try? host.setWatchMask(fd, to: .read)
+                _ = write(pair[1], "x", 1)
+            case 2:
+                record(["watch read=\(events.rawValue)"])
+                var byte: UInt8 = 0
+                _ = read(fd, &byte, 1)
+                close(pair[1])
+            default:
+                record(["watch hangup=\(events.rawValue)"])
+                host.unwatch(fd)
+                close(fd)
+            }
+        }
+        try host.startTimer(milliseconds: 100) { [unowned self] in record(["timer ran"]) }
+        let doomed = try host.startTimer(milliseconds: 50) { [unowned self] in record(["timer cancelled ran"]) }
+        record(["cancel \(host.cancelTimer(doomed)) \(host.cancelTimer(doomed))"])
     }
 
     func preExit(host: ServiceHost) {

@@ -4,7 +4,9 @@
 // it through the SDK: typed parameters with -o overrides, $name expansion
 // and defaults, the service name and type, the master.cf arguments; its log
 // records in the instance's real log; triggers delivered to it and sent by
-// it; a Swift error in INIT and in TRIGGER, a fatal and an orderly exit.
+// it; a Swift error in INIT and in TRIGGER, a fatal and an orderly exit; and
+// the ABI 1.1 additions (watches with masks, timers, loop hook, checked
+// parameters, declare) in the trigger model.
 // Needs root and the postfix package: fails, never skips.
 import Foundation
 import XCTest
@@ -236,5 +238,34 @@ final class SDKHostTests: PluginTestCase {
             .contains("sent 127.0.0.1:\(port) ok"))
         XCTAssertEqual(report(inst.dir + "/probe2.report", containing: "trigger " + Self.hex("to-inet")).last,
                        "trigger " + Self.hex("to-inet"))
+    }
+    /// ABI 1.1 through the SDK, in the probe's trigger model: watch and
+    /// setWatchMask see write, read and hang-up; a started timer runs, a
+    /// cancelled one never; the loop hook runs; checked() throws stock's
+    /// complaint; declare() succeeds under a process limit of 1.
+    func testABI11EventsTimersLoopHookCheckedAndDeclare() throws {
+        let inst = try probeInstance("""
+            probe1 unix - n n - 1 probe -o probe_report=DIR/probe1.report -o probe_short=5s -o probe_minute=1m
+            """)
+        let path = inst.dir + "/probe1.report"
+        try trigger(inst, "probe1", "events")
+        let events = report(path, containing: "timer ran")
+        XCTAssertEqual(report(path, containing: "watch hangup=5").filter { $0.hasPrefix("watch ") },
+                       ["watch write=2", "watch read=1", "watch hangup=5"])
+        XCTAssertTrue(events.contains("cancel true false"), "\(events)")
+        try trigger(inst, "probe1", "hook")
+        var calls: Int?
+        waitUntil(timeout: 15, interval: 0.1) {
+            calls = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+                .last { $0.hasPrefix("hook ") }.flatMap { Int($0.dropFirst(5)) }
+            return calls != nil
+        }
+        XCTAssertGreaterThan(calls ?? 0, 0, "the loop hook never ran")
+        try trigger(inst, "probe1", "checked probe_short")
+        _ = report(path, containing: "checked probe_short failed: invalid probe_short: 5 (min 10)")
+        try trigger(inst, "probe1", "checked probe_minute")
+        _ = report(path, containing: "checked probe_minute=60")
+        try trigger(inst, "probe1", "declare")
+        XCTAssertFalse(report(path, containing: "declared ok").contains("timer cancelled ran"), "a cancelled timer ran")
     }
 }

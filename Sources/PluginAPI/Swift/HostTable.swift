@@ -37,6 +37,15 @@ public struct HostTable {
     var timer: mh_timer_fn?
     var argCount: mh_arg_count_fn?
     var arg: mh_arg_fn?
+    // ABI 1.1
+    var watch: mh_watch_fn?
+    var watchMask: mh_watch_mask_fn?
+    var timerStart: mh_timer_start_fn?
+    var timerCancel: mh_timer_cancel_fn?
+    var loopHook: mh_loop_hook_fn?
+    var declare: mh_declare_fn?
+    var setWatchdog: mh_set_watchdog_fn?
+    var paramChecked: mh_param_checked_fn?
 
     public init(_ table: UnsafePointer<mh_function>?) {
         func get<F>(_ id: Int, _ type: F.Type) -> F? {
@@ -58,5 +67,13 @@ public struct HostTable {
         timer = get(MH_HOST_TIMER, mh_timer_fn.self)
         argCount = get(MH_HOST_ARG_COUNT, mh_arg_count_fn.self)
         arg = get(MH_HOST_ARG, mh_arg_fn.self)
+        watch = get(MH_HOST_WATCH, mh_watch_fn.self)
+        watchMask = get(MH_HOST_WATCH_MASK, mh_watch_mask_fn.self)
+        timerStart = get(MH_HOST_TIMER_START, mh_timer_start_fn.self)
+        timerCancel = get(MH_HOST_TIMER_CANCEL, mh_timer_cancel_fn.self)
+        loopHook = get(MH_HOST_LOOP_HOOK, mh_loop_hook_fn.self)
+        declare = get(MH_HOST_DECLARE, mh_declare_fn.self)
+        setWatchdog = get(MH_HOST_SET_WATCHDOG, mh_set_watchdog_fn.self)
+        paramChecked = get(MH_HOST_PARAM_CHECKED, mh_param_checked_fn.self)
     }
 }

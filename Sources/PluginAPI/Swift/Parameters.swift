@@ -33,6 +33,35 @@ extension ServiceHost {
         return withMHStr(name) { key in withMHStr(fallback) { lookup(handle, key, $0) } }
     }
 
+    // MARK: ABI 1.1: parameters whose bad values are errors, not exits
+
+    /// What `checked` reads.
+    public enum ParameterKind: UInt32, Sendable {
+        case integer = 1    // MH_PARAM_INT
+        case time = 2       // MH_PARAM_TIME, seconds
+        case boolean = 3    // MH_PARAM_BOOL, 1 or 0
+    }
+
+    /// A parameter read as `int`, `time` or `bool` read it, with Postfix's
+    /// minimum and maximum (0: no bound), throwing Postfix's complaint about
+    /// a bad value instead of ending the process.
+    public func checked(_ kind: ParameterKind, _ name: String, default fallback: String,
+                        minimum: Int64 = 0, maximum: Int64 = 0) throws -> Int64 {
+        guard let read = table.paramChecked else { throw PluginError("host provides no param_checked (ABI 1.1)") }
+        var value: Int64 = 0
+        var complaint = [CChar](repeating: 0, count: 512)
+        let status = withMHStr(name) { key in
+            withMHStr(fallback) { dflt in
+                read(handle, kind.rawValue, key, dflt, minimum, maximum, &value, &complaint, complaint.count)
+            }
+        }
+        switch status {
+        case 0: return value
+        case -1: throw PluginError(String(decoding: complaint.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        default: throw PluginError("param_checked refused \(name)")
+        }
+    }
+
     /// "<n>" or "<n><unit>" with unit s, m, h, d, w (as Postfix time values).
     public static func seconds(_ text: String) -> Int64? {
         var digits = Substring(text)

@@ -20,7 +20,23 @@ public struct Capabilities: OptionSet, Sendable {
     public static let parameters = Capabilities(rawValue: 1 << 0)
     public static let logging = Capabilities(rawValue: 1 << 1)
     public static let triggers = Capabilities(rawValue: 1 << 2)
+    /// Watches, timers, the loop hook: event and (ABI 1.1) trigger models.
     public static let events = Capabilities(rawValue: 1 << 3)
+    /// ABI 1.1: `declare(solitary:longLived:)` and `setWatchdog(seconds:)`.
+    public static let lifecycle = Capabilities(rawValue: 1 << 4)
+}
+
+/// ABI 1.1: what a watch waits for and what its handler is told (MH_EVENT_*).
+public struct EventMask: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let read = EventMask(rawValue: UInt32(MH_EVENT_READ))
+    public static let write = EventMask(rawValue: UInt32(MH_EVENT_WRITE))
+    /// Reported whatever the mask: the peer hung up.
+    public static let hangUp = EventMask(rawValue: UInt32(MH_EVENT_HUP))
+    /// Reported whatever the mask: an error is pending.
+    public static let error = EventMask(rawValue: UInt32(MH_EVENT_ERROR))
 }
 
 /// Log levels of MH_HOST_LOG; `.fatal` makes the host exit the process.

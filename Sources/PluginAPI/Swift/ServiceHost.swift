@@ -81,6 +81,24 @@ public struct ServiceHost {
         if status < 0 { throw PluginError("cannot send trigger to \(service)") }
     }
 
+    // MARK: ABI 1.1: life cycle
+
+    /// Declares the service solitary (process limit 1, else the process
+    /// ends with stock's fatal text) and/or long-lived (max_idle and max_use
+    /// no longer apply), as qmgr(8) does. Call it from INIT.
+    public func declare(solitary: Bool, longLived: Bool) throws {
+        guard let declare = table.declare else { throw PluginError("host provides no declare (ABI 1.1)") }
+        let flags = (solitary ? UInt32(MH_DECLARE_SOLITARY) : 0) | (longLived ? UInt32(MH_DECLARE_LONG_LIVED) : 0)
+        if declare(handle, flags) < 0 { throw PluginError("declare refused") }
+    }
+
+    /// Sets the watchdog time for later callbacks (as qmgr passes
+    /// qmgr_daemon_timeout).
+    public func setWatchdog(seconds: Int64) throws {
+        guard let set = table.setWatchdog else { throw PluginError("host provides no set_watchdog (ABI 1.1)") }
+        if set(handle, seconds) < 0 { throw PluginError("bad watchdog time \(seconds) s") }
+    }
+
     /// Orderly exit: PRE_EXIT runs first, then the process ends.
     public func exit(status: Int32 = 0) -> Never {
         table.exit?(handle, status)
