@@ -1,17 +1,14 @@
 // PluginValidator.swift - check plugins in short-lived children without stalling the master.
 //
-// For each plugin file the master forks a child, whose side is
-// PluginValidator.runChild (ValidationChild.swift, PluginLoading). Before any plugin code can
-// run (library constructors included) the child keeps only stdio and its
-// report pipe, as descriptor 3: every master descriptor (listeners, status
-// channels, epoll, signal and flow pipes, lock files, log sockets) is closed.
-// It then loads the plugin exactly as a worker does (PluginLoader.loadChecked:
-// file checks, then ABI checks; the plugin file it loads through is the one
-// other descriptor open while constructors run), writes the result as text
-// lines and exits. Whatever the plugin does while loading (crash, hang, exit)
-// ends only that child. The children of one batch run at once under one
-// deadline: a child still running then is killed, and refused unless it had
-// already written its report.
+// For each plugin file the master forks a child, which runs
+// PluginValidator.runChild (ValidationChild.swift in PluginLoading): it keeps
+// only stdio and its report pipe, so no master descriptor (listeners, status
+// channels, epoll, signal and flow pipes, lock files, log sockets) is open
+// while plugin code runs, loads the plugin exactly as a worker does, writes
+// the result as text lines and exits. Whatever the plugin does while loading
+// (crash, hang, exit) ends only that child. The children of one batch run at
+// once under one deadline: a child still running then is killed, and refused
+// unless it had already written its report.
 //
 // At start-up the master waits for a batch (`validateNow`: at most one
 // timeout in all, however many plugins). At reload the batch runs on the

@@ -1,4 +1,4 @@
-// EventLoop.swift - the master's single-threaded event loop.
+// EventLoop.swift - the single-threaded event loop of the master and of each plugin worker.
 //
 // Readiness comes from epoll (level-triggered), time from CLOCK_MONOTONIC.
 // Guarantees: a handler removed while a batch of events is being dispatched is
