@@ -50,7 +50,9 @@ extension MultiServer {
     public static var model: ServerModel { .multi }
 }
 
-/// One-shot requests such as wakeups: `trigger` gets the bytes read.
+/// One-shot requests such as wakeups: `trigger` gets the bytes read. Since
+/// ABI 1.1 a trigger server that adds `.events` to its requiredCapabilities
+/// may also watch descriptors and set timers between wakeups (as qmgr(8)).
 public protocol TriggerServer: MailService {
     func trigger(data: [UInt8], host: ServiceHost) throws
 }

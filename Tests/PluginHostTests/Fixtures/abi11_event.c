@@ -19,18 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include "fixture.h"
+#include "abi11.h"
 
 static mh_host *the_host;
 static int client;
-static mh_watch_fn watch;
-static mh_watch_mask_fn watch_mask;
-static mh_timer_start_fn timer_start;
-static mh_timer_cancel_fn timer_cancel;
-static mh_loop_hook_fn loop_hook;
-static mh_declare_fn declare;
-static mh_set_watchdog_fn set_watchdog;
-static mh_param_checked_fn param_checked;
 
 static void answer(const char *format, ...)
 {
@@ -226,18 +218,7 @@ static int accept_client(mh_host *host, void *state, mh_client *c)
 static int init(mh_host *host, const mh_function *fns, void **state)
 {
     char seconds[16] = "";
-    if (fx_init(host, fns, state) < 0)
-        return -1;
-    watch = (mh_watch_fn) mh_lookup(fns, MH_HOST_WATCH);
-    watch_mask = (mh_watch_mask_fn) mh_lookup(fns, MH_HOST_WATCH_MASK);
-    timer_start = (mh_timer_start_fn) mh_lookup(fns, MH_HOST_TIMER_START);
-    timer_cancel = (mh_timer_cancel_fn) mh_lookup(fns, MH_HOST_TIMER_CANCEL);
-    loop_hook = (mh_loop_hook_fn) mh_lookup(fns, MH_HOST_LOOP_HOOK);
-    declare = (mh_declare_fn) mh_lookup(fns, MH_HOST_DECLARE);
-    set_watchdog = (mh_set_watchdog_fn) mh_lookup(fns, MH_HOST_SET_WATCHDOG);
-    param_checked = (mh_param_checked_fn) mh_lookup(fns, MH_HOST_PARAM_CHECKED);
-    if (!(watch && watch_mask && timer_start && timer_cancel && loop_hook && declare && set_watchdog
-          && param_checked && fx_unwatch && fx_client_done && fx_param_string))
+    if (fx_init(host, fns, state) < 0 || fx11_lookup(fns) < 0 || !(fx_unwatch && fx_client_done && fx_param_string))
         return -1;
     /* fixture_watchdog (seconds), when set, replaces the watchdog time. */
     fx_param_string(host, MH_STR("fixture_watchdog"), MH_STR(""), seconds, sizeof(seconds));

@@ -5,15 +5,7 @@
  *   "<watch>,<watch_mask>,<timer_start>,<timer_cancel>,<loop_hook>,<declare>,<set_watchdog>\n"
  */
 #include <stdio.h>
-#include "fixture.h"
-
-static mh_watch_fn watch;
-static mh_watch_mask_fn watch_mask;
-static mh_timer_start_fn timer_start;
-static mh_timer_cancel_fn timer_cancel;
-static mh_loop_hook_fn loop_hook;
-static mh_declare_fn declare;
-static mh_set_watchdog_fn set_watchdog;
+#include "abi11.h"
 
 static void nothing(void *ctx, int fd, uint32_t events) { (void) ctx; (void) fd; (void) events; }
 static void no_timer(void *ctx, uint64_t id) { (void) ctx; (void) id; }
@@ -33,16 +25,7 @@ static int serve(mh_host *host, void *state, mh_client *client)
 
 static int init(mh_host *host, const mh_function *fns, void **state)
 {
-    watch = (mh_watch_fn) mh_lookup(fns, MH_HOST_WATCH);
-    watch_mask = (mh_watch_mask_fn) mh_lookup(fns, MH_HOST_WATCH_MASK);
-    timer_start = (mh_timer_start_fn) mh_lookup(fns, MH_HOST_TIMER_START);
-    timer_cancel = (mh_timer_cancel_fn) mh_lookup(fns, MH_HOST_TIMER_CANCEL);
-    loop_hook = (mh_loop_hook_fn) mh_lookup(fns, MH_HOST_LOOP_HOOK);
-    declare = (mh_declare_fn) mh_lookup(fns, MH_HOST_DECLARE);
-    set_watchdog = (mh_set_watchdog_fn) mh_lookup(fns, MH_HOST_SET_WATCHDOG);
-    if (!(watch && watch_mask && timer_start && timer_cancel && loop_hook && declare && set_watchdog))
-        return -1;
-    return fx_init(host, fns, state);
+    return (fx11_lookup(fns) < 0) ? -1 : fx_init(host, fns, state);
 }
 
 static const mh_function callbacks[] = {

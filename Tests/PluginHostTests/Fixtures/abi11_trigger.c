@@ -22,13 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include "fixture.h"
+#include "abi11.h"
 
 static mh_host *the_host;
 static char path[1024];
-static mh_watch_fn watch;
-static mh_timer_start_fn timer_start;
-static mh_timer_cancel_fn timer_cancel;
 static long long hook_calls;
 static int pair[2], late;
 static uint64_t doomed;
@@ -116,20 +113,11 @@ static int init(mh_host *host, const mh_function *fns, void **state)
 {
     char mode[16] = "";
     mh_arg_fn arg = (mh_arg_fn) mh_lookup(fns, MH_HOST_ARG);
-    mh_declare_fn declare = (mh_declare_fn) mh_lookup(fns, MH_HOST_DECLARE);
-    mh_set_watchdog_fn set_watchdog = (mh_set_watchdog_fn) mh_lookup(fns, MH_HOST_SET_WATCHDOG);
-    mh_param_checked_fn param_checked = (mh_param_checked_fn) mh_lookup(fns, MH_HOST_PARAM_CHECKED);
-    mh_loop_hook_fn loop_hook = (mh_loop_hook_fn) mh_lookup(fns, MH_HOST_LOOP_HOOK);
-    mh_log_fn log = (mh_log_fn) mh_lookup(fns, MH_HOST_LOG);
 
-    if (fx_init(host, fns, state) < 0 || !fx_param_string || !arg || !declare || !set_watchdog || !param_checked
-        || !loop_hook || !log)
+    if (fx_init(host, fns, state) < 0 || fx11_lookup(fns) < 0 || !fx_param_string || !arg || !fx_log)
         return -1;
-    watch = (mh_watch_fn) mh_lookup(fns, MH_HOST_WATCH);
-    timer_start = (mh_timer_start_fn) mh_lookup(fns, MH_HOST_TIMER_START);
-    timer_cancel = (mh_timer_cancel_fn) mh_lookup(fns, MH_HOST_TIMER_CANCEL);
     size_t n = fx_param_string(host, MH_STR("fixture_trigger_file"), MH_STR(""), path, sizeof(path));
-    if (n == 0 || n >= sizeof(path) || !watch || !timer_start || !timer_cancel)
+    if (n == 0 || n >= sizeof(path))
         return -1;
     loop_hook(host, hook, 0);
     arg(host, 0, mode, sizeof(mode));
@@ -138,7 +126,7 @@ static int init(mh_host *host, const mh_function *fns, void **state)
         char error[256];
         if (param_checked(host, MH_PARAM_TIME, MH_STR("fixture_daemon_timeout"), MH_STR("1000s"), 1, 0,
                           &seconds, error, sizeof(error)) < 0) {
-            log(host, MH_LOG_FATAL, error, strlen(error));
+            fx_log(host, MH_LOG_FATAL, error, strlen(error));
             return -1;
         }
         if (declare(host, MH_DECLARE_SOLITARY | MH_DECLARE_LONG_LIVED) < 0 || set_watchdog(host, seconds) < 0)
