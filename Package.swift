@@ -111,6 +111,14 @@ let package = Package(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],
             path: "Tests/MailQueueTests"),
+        // The queue manager's scheduler: pure logic (leaky bucket, concurrency
+        // feedback, destination status cache, preemptive job scheduler) with
+        // an injected clock; Glibc only, so it runs inside the qmgr plugin.
+        .target(name: "QmgrCore", dependencies: ["MailQueue", "PostfixConfig"], path: "Sources/QmgrCore"),
+        .testTarget(
+            name: "QmgrCoreTests",
+            dependencies: ["QmgrCore", "MailQueue"],
+            path: "Tests/QmgrCoreTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
