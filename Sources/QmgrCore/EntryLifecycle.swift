@@ -35,7 +35,7 @@ extension Scheduler {
         peer.job.selectedEntries += 1
         let backToBack = queue.lastDone + 1 >= now
         if queue.deliveryFlags & DeliveryFlags.connectionStore == 0 {
-            if backToBack { queue.deliveryFlags |= DeliveryFlags.connectionMask }
+            if backToBack { queue.deliveryFlags |= DeliveryFlags.connectionLoad | DeliveryFlags.connectionStore }
         } else if !(queue.busy.count > 1 || backToBack) {
             queue.deliveryFlags &= ~DeliveryFlags.connectionStore
         }

@@ -83,15 +83,8 @@ public struct Delivery: Equatable, Sendable {
     public var queueName: ByteString
     public var nexthop: ByteString
     public var recipients: [QueuedRecipient]
-    /// Connection-cache request flags (DEL_REQ_FLAG_CONN_LOAD 0x800 | CONN_STORE 0x1000).
+    /// Connection-cache request flags (MailQueue.DeliveryFlags.connectionLoad/connectionStore).
     public var flags: Int
-}
-
-/// Delivery request flags the scheduler sets (src/global/deliver_request.h).
-public enum DeliveryFlags {
-    public static let connectionLoad = 0x800
-    public static let connectionStore = 0x1000
-    public static let connectionMask = connectionLoad | connectionStore
 }
 
 /// How an agent's reply to a delivery ended (reference 4.8).
