@@ -8,7 +8,9 @@
 // flight at a time; feedback follows stock's reaction matrix: positive
 // feedback only for replies without a site reason, negative only for a site
 // failure of a ready queue, none for a crashed agent (which also leaves the
-// transport's throttle and rate lock alone).
+// transport's throttle alone). Two deliberate differences from stock, both
+// where stock leaves a rate-delayed transport locked until a flush: the rate
+// lock is released after a crashed agent and when an agent gets no entry.
 import MailQueue
 
 extension Scheduler {
@@ -82,7 +84,10 @@ extension Scheduler {
             deferTransport(transport, status: status, now: now)
             return
         case .agentCrashed:
+            // Stock keeps the rate lock here, and a rate-delayed transport
+            // then stays locked until a flush; the delivery is over, so we release it.
             message.deferred = true
+            transport.rateLocked = false
         case .delivered:
             unthrottle(transport)
             unthrottleQueue(queue, now: now)

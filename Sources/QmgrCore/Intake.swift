@@ -28,13 +28,17 @@ extension Scheduler {
     static func capped(_ limit: Int) -> Int { min(limit, 5000) }
 
     /// Takes a message into the active queue with its first batch. An empty
-    /// batch (e.g. a force-expired message) makes it idle at once.
+    /// batch (e.g. a force-expired message) makes it idle at once. False (and
+    /// nothing changes) when the queue ID is already in the active queue.
+    @discardableResult
     public func add(queueID: String, options: MessageOptions = MessageOptions(), batch: RecipientBatch,
-                    now: Double) throws(QmgrConfigError) {
+                    now: Double) throws(QmgrConfigError) -> Bool {
+        guard messages[queueID] == nil else { return false }
         let message = Message(queueID: queueID, options: options, queuedTime: now,
                               recipientLimit: settings.recipientMinimum)
         messages[queueID] = message
         try take(batch, for: message, now: now)
+        return true
     }
 
     /// The next batch of an idle message (after `.messageIdle` with hasMore).

@@ -4,7 +4,8 @@
 // attempt); the project's opt-in mailhost_qmgr_retry_jitter spreads it by up
 // to ± that percentage. Guarantees: with jitter 0 the result is stock's,
 // whatever the random source; with jitter it stays within ±p% of stock's
-// (rounded to whole seconds) and is at least 1 second.
+// (rounded to whole seconds) and is at least 1 second; the caller supplies
+// the random draw, so the computation itself is deterministic.
 
 public enum RetryTime {
     /// Seconds from `now` to the next attempt (the deferred file's mtime
@@ -14,13 +15,14 @@ public enum RetryTime {
         return max(settings.minimalBackoffTime, min(now - createTime, settings.maximalBackoffTime))
     }
 
-    /// The same with mailhost_qmgr_retry_jitter applied, drawing from `random`.
-    public static func delay<R: RandomNumberGenerator>(now: Int, createTime: Int, settings: QmgrSettings,
-                                                       using random: inout R) -> Int {
+    /// The same with mailhost_qmgr_retry_jitter applied. `random` is a
+    /// uniform draw from [0, 1] (e.g. `Double.random(in: 0...1)`): 0 gives
+    /// the shortest delay, 1 the longest, 0.5 stock's.
+    public static func delay(now: Int, createTime: Int, settings: QmgrSettings, random: Double) -> Int {
         let base = delay(now: now, createTime: createTime, settings: settings)
         guard settings.retryJitterPercent > 0 else { return base }
         let spread = Double(settings.retryJitterPercent) / 100
-        let factor = 1 + Double.random(in: -spread...spread, using: &random)
+        let factor = 1 + spread * (2 * min(max(random, 0), 1) - 1)
         return max(1, Int((Double(base) * factor).rounded()))
     }
 

@@ -132,16 +132,22 @@ final class TransportAndRateTests: XCTestCase {
         XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g), 2000)
         XCTAssertEqual(RetryTime.delay(now: 100_000, createTime: 1, settings: g), 4000)
         XCTAssertEqual(RetryTime.delay(now: 100_000, createTime: 0, settings: g), 300)
-        var random = SystemRandomNumberGenerator()
-        XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, using: &random), 2000)
+        // Jitter off: stock's delay whatever the draw.
+        for draw in [0.0, 0.3, 1.0] {
+            XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: draw), 2000)
+        }
     }
 
     func testRetryJitterSpreadsWithinItsPercentage() throws {
         let g = try makeSettings(["mailhost_qmgr_retry_jitter": "10"])
-        var random = SplitMix64(seed: 42)
-        let delays = (0..<200).map { _ in RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, using: &random) }
-        XCTAssertTrue(delays.allSatisfy { (1800...2200).contains($0) })
-        XCTAssertGreaterThan(Set(delays).count, 50, "spread, not one value")
+        let delays = [0.0, 0.25, 0.5, 0.75, 1.0].map {
+            RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: $0)
+        }
+        XCTAssertEqual(delays, [1800, 1900, 2000, 2100, 2200])
+        // Out-of-range draws are clamped; a tiny delay never reaches 0.
+        XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: 7), 2200)
+        let short = try makeSettings(["mailhost_qmgr_retry_jitter": "100", "minimal_backoff_time": "1"])
+        XCTAssertEqual(RetryTime.delay(now: 10, createTime: 9, settings: short, random: 0), 1)
     }
 
     func testExpiryAndDelayWarning() throws {
@@ -174,18 +180,5 @@ final class TransportAndRateTests: XCTestCase {
         let up = try XCTUnwrap(smtp.destinations.first { $0.name == "up.example" })
         XCTAssertEqual([up.window, up.busy, up.todo], [1, 1, 2])
         XCTAssertEqual(smtp.jobs.first.map { [$0.readEntries, $0.selectedEntries] }, [4, 2])
-    }
-}
-
-/// A seeded generator, so jitter tests are repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
