@@ -118,6 +118,25 @@ final class AttrProtocolTests: XCTestCase {
         }
     }
 
+    func testUnixStreamConnectStartsWithoutBlocking() throws {
+        XCTAssertThrowsError(try UnixStreamConnect.start("/" + String(repeating: "x", count: 200))) {
+            XCTAssertEqual($0 as? SystemErrno, SystemErrno(ENAMETOOLONG))
+        }
+        XCTAssertThrowsError(try UnixStreamConnect.start("/nonexistent/private/smtp")) {
+            XCTAssertEqual("\($0)", "No such file or directory")
+        }
+        let peer = try ScriptedPeer { fd in ScriptedPeer.write(fd, [0]) }
+        defer { peer.stop() }
+        let fd: Int32
+        switch try UnixStreamConnect.start(peer.path) {
+        case .connected(let c), .inProgress(let c): fd = c
+        }
+        defer { close(fd) }
+        XCTAssertEqual(UnixStreamConnect.pendingError(fd), 0)
+        XCTAssertNotEqual(fcntl(fd, F_GETFL) & O_NONBLOCK, 0, "non-blocking")
+        XCTAssertNotEqual(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0, "close-on-exec")
+    }
+
     func testSilentPeerTimesOut() throws {
         let peer = try ScriptedPeer { fd in _ = fd; usleep(3_000_000) }
         defer { peer.stop() }
