@@ -132,6 +132,14 @@ let package = Package(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],
             path: "Tests/MailQueueTests"),
+        // The queue manager's delivery side: non-blocking delivery-agent and
+        // bounce/defer/trace conversations, stock's reaction to replies, message
+        // completion decisions and log lines (Glibc only).
+        .target(name: "QmgrDelivery", dependencies: ["MailQueue"], path: "Sources/QmgrDelivery"),
+        .testTarget(
+            name: "QmgrDeliveryTests",
+            dependencies: ["QmgrDelivery", "MailQueue", "TestSupport"],
+            path: "Tests/QmgrDeliveryTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
