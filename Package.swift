@@ -111,6 +111,14 @@ let package = Package(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],
             path: "Tests/MailQueueTests"),
+        // The qmgr's queue side: scanning incoming/deferred (with a bounded
+        // index of deferred retry times), moving queue files, start-up
+        // recovery, and loading a message with its recipients resolved.
+        .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        .testTarget(
+            name: "QmgrQueueTests",
+            dependencies: ["QmgrQueue", "MailQueue", "TestSupport"],
+            path: "Tests/QmgrQueueTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
