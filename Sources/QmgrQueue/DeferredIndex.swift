@@ -31,14 +31,14 @@ import Glibc
 
 public final class DeferredIndex {
     public struct Settings: Sendable {
-        /// Most files remembered (about 40 bytes each with short queue IDs).
+        /// Most files remembered (measured: about 65 bytes each with short queue IDs).
         public var capacity: Int
         /// Seconds after which every remembered time is checked again.
         public var revalidationInterval: Int
         /// A directory changed less than this many seconds ago is listed again next time.
         public var settleTime: Int
 
-        public init(capacity: Int = 500_000, revalidationInterval: Int = 3600, settleTime: Int = 2) {
+        public init(capacity: Int = 200_000, revalidationInterval: Int = 3600, settleTime: Int = 2) {
             self.capacity = capacity
             self.revalidationInterval = revalidationInterval
             self.settleTime = settleTime
@@ -50,7 +50,8 @@ public final class DeferredIndex {
         var nanoseconds: Int
     }
 
-    struct Directory {
+    /// A class, so that the per-file updates change it in place.
+    final class Directory {
         /// Directory mtime before the last complete listing; nil: list it again.
         var listedAt: Timestamp?
         var files: [String: Int] = [:]
@@ -92,10 +93,9 @@ public final class DeferredIndex {
 
     /// `name` left `directory` (moved to active, removed, found not ready).
     public func forget(_ name: String, directory: String) {
-        guard var d = directories[directory] else { return }
+        guard let d = directories[directory] else { return }
         if d.listing?.removeValue(forKey: name) != nil { count -= 1 }
         if d.files.removeValue(forKey: name) != nil { count -= 1 }
-        directories[directory] = d
     }
 
     // MARK: the scan's side
@@ -111,7 +111,7 @@ public final class DeferredIndex {
     /// Whether the scan must read `directory` (whose mtime is `mtime`); when
     /// it must, a listing begins.
     func mustRead(_ directory: String, mtime: Timestamp, now: Int, scanAll: Bool) -> Bool {
-        var d = directories[directory] ?? Directory()
+        let d = entry(for: directory)
         if !scanAll, d.complete, d.listing == nil, let listed = d.listedAt, listed == mtime,
            now - mtime.seconds >= settings.settleTime, d.earliestDue > now + 1 {
             directoriesSkipped += 1
@@ -122,31 +122,28 @@ public final class DeferredIndex {
         d.listing = [:]
         d.listingStartedAt = mtime
         d.listingComplete = true
-        directories[directory] = d
         return true
     }
 
     /// The retry time remembered for `name`, carried into the listing in
     /// progress (nil: unknown, the scan must look at the file).
     func rememberedDue(_ name: String, directory: String) -> Int? {
-        guard var d = directories[directory] else { return nil }
+        guard let d = directories[directory] else { return nil }
         if let due = d.listing?[name] { return due }
         guard let due = d.files[name] else { return nil }
         if d.listing != nil {
             d.files.removeValue(forKey: name)
             d.listing?[name] = due
-            directories[directory] = d
         }
         return due
     }
 
     /// A ready file in `directory` not due before `due`.
     func record(_ name: String, due: Int, directory: String) {
-        var d = directories[directory] ?? Directory()
+        let d = entry(for: directory)
         let known = d.files[name] != nil || d.listing?[name] != nil
         if !known && count >= settings.capacity {
             if d.listing != nil { d.listingComplete = false } else { d.complete = false }
-            directories[directory] = d
             return
         }
         if !known { count += 1 }
@@ -159,12 +156,11 @@ public final class DeferredIndex {
             // Learned outside a listing: the directory has changed, read it again.
             d.listedAt = nil
         }
-        directories[directory] = d
     }
 
     /// The listing of `directory` is complete: what it did not see is gone.
     func finishListing(_ directory: String, now: Int) {
-        guard var d = directories[directory], let seen = d.listing else { return }
+        guard let d = directories[directory], let seen = d.listing else { return }
         count -= d.files.count
         d.files = seen
         d.earliestDue = seen.values.min() ?? Int.max
@@ -176,15 +172,19 @@ public final class DeferredIndex {
         }
         d.listing = nil
         d.listingStartedAt = nil
-        directories[directory] = d
     }
 
     /// A pass that ends early (a restart) leaves its listings unfinished:
     /// what they saw stays remembered, and the directories are read again.
     func abandonListings() {
-        for key in Array(directories.keys) where directories[key]?.listing != nil {
-            directories[key]?.mergeListing()
-        }
+        for d in directories.values { d.mergeListing() }
+    }
+
+    private func entry(for path: String) -> Directory {
+        if let d = directories[path] { return d }
+        let d = Directory()
+        directories[path] = d
+        return d
     }
 
     /// The mtime of a directory, nil when it cannot be stat'ed.
@@ -197,7 +197,7 @@ public final class DeferredIndex {
 
 extension DeferredIndex.Directory {
     /// Moves an unfinished listing back into `files`; the directory must be read again.
-    mutating func mergeListing() {
+    func mergeListing() {
         guard let seen = listing else { return }
         for (name, due) in seen {
             files[name] = due
