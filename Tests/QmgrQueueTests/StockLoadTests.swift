@@ -15,38 +15,15 @@ import MailQueue
 @testable import QmgrQueue
 
 final class StockLoadTests: XCTestCase {
-    static let shared = SharedStockInstance {
-        let stock = try StockQueueInstance(parameters: [
-            "relay_domains": "relay.example",
-            "virtual_alias_domains": "alias.example",
-        ])
-        do {
-            let table = stock.etc + "/transport"
-            try "mapped.example smtp:[127.0.0.1]:2525\nerrored.example error:5.1.2 no such domain here\n"
-                .write(toFile: table, atomically: true, encoding: .utf8)
-            let r = try runCommand("/usr/sbin/postmap", ["-c", stock.etc, "hash:" + table])
-            guard r.status == 0 else { throw HarnessError("postmap failed: \(r.output)") }
-            try stock.reconfigure(["transport_maps": "hash:" + table])
-        } catch {
-            stock.destroy()
-            throw error
-        }
-        return stock
-    }
+    static let shared = SharedStockInstance { try StockQueueInstance.withRoutes() }
 
     override class func tearDown() {
         shared.destroy()
         super.tearDown()
     }
 
-    func parameter(_ stock: StockQueueInstance, _ name: String) throws -> String {
-        let r = try runCommand("/usr/sbin/postconf", ["-c", stock.etc, "-xh", name])
-        guard r.status == 0 else { throw HarnessError("postconf -xh \(name): \(r.output)") }
-        return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     func settings(_ stock: StockQueueInstance) throws -> LoadSettings {
-        LoadSettings(myhostname: ByteString(try parameter(stock, "myhostname")),
+        LoadSettings(myhostname: ByteString(try stock.parameter("myhostname")),
                      destinationRecipientLimit: { $0 == "local" ? 1 : 50 })
     }
 
@@ -82,7 +59,7 @@ final class StockLoadTests: XCTestCase {
 
     func testRoutesOfRealRecipients() throws {
         let stock = try Self.shared.get()
-        let host = try parameter(stock, "myhostname")
+        let host = try stock.parameter("myhostname")
         let rcpts = ["User+ext@localhost", "a@relay.example", "b@mapped.example", "c@errored.example",
                      "nobody@alias.example", "double-bounce@localhost", "d@remote.example"]
         let path = try stock.sendmail(["-f", "sender@test.example"] + rcpts, message: "Subject: routes\n\nhello\n")
@@ -151,7 +128,7 @@ final class StockLoadTests: XCTestCase {
         let probe = try stock.sendmail(["-f", "s@test.example", "-bv", "v@relay.example"], message: "")
         var s = try settings(stock)
         let (_, f) = try load(stock, try feed(stock, filtered), settings: s)
-        let myorigin = try parameter(stock, "myorigin")
+        let myorigin = try stock.parameter("myorigin")
         XCTAssertEqual(routes(f)["x@remote.example"], Route(transport: "scan", nexthop: "remote.example", queueName: "remote.example"))
         XCTAssertEqual(routes(f)["y@" + myorigin]?.nexthop.description, myorigin)
         XCTAssertTrue(f.routed.allSatisfy { $0.resolveFlags.isEmpty })
