@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
+        // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
+        .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
         // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
         .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
     ],
@@ -140,6 +142,16 @@ let package = Package(
             name: "QmgrDeliveryTests",
             dependencies: ["QmgrDelivery", "MailQueue", "TestSupport"],
             path: "Tests/QmgrDeliveryTests"),
+        // The qmgr's queue side: scanning incoming/deferred (with a bounded
+        // index of deferred retry times), moving queue files, start-up
+        // recovery, and loading a message with its recipients resolved.
+        .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
+                          exclude: ["run"]),
+        .testTarget(
+            name: "QmgrQueueTests",
+            dependencies: ["QmgrQueue", "MailQueue", "TestSupport"],
+            path: "Tests/QmgrQueueTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],

@@ -93,6 +93,40 @@ public final class StockQueueInstance {
         }
     }
 
+    /// `postconf -xh name`: the value the instance's configuration gives `name`.
+    public func parameter(_ name: String) throws -> String {
+        let r = try runCommand("/usr/sbin/postconf", ["-c", etc, "-xh", name])
+        guard r.status == 0 else { throw HarnessError("postconf -xh \(name): \(r.output)") }
+        return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Writes `entries` to etc/transport, postmaps it and makes it the transport_maps (with a reload).
+    public func installTransportMap(_ entries: String) throws {
+        let table = etc + "/transport"
+        try entries.write(toFile: table, atomically: true, encoding: .utf8)
+        let r = try runCommand("/usr/sbin/postmap", ["-c", etc, "hash:" + table])
+        guard r.status == 0 else { throw HarnessError("postmap failed: \(r.output)") }
+        try reconfigure(["transport_maps": "hash:" + table])
+    }
+
+    /// A stock instance for routing tests: relay.example (relay_domains),
+    /// alias.example (virtual_alias_domains), and transport_maps sending
+    /// mapped.example to smtp:[127.0.0.1]:2525 and errored.example to
+    /// error:5.1.2 no such domain here; `extra` main.cf settings on top.
+    public static func withRoutes(_ extra: [String: String] = [:]) throws -> StockQueueInstance {
+        let stock = try StockQueueInstance(parameters: ["relay_domains": "relay.example",
+                                                        "virtual_alias_domains": "alias.example"]
+                                           .merging(extra) { $1 })
+        do {
+            try stock.installTransportMap("mapped.example smtp:[127.0.0.1]:2525\n"
+                                          + "errored.example error:5.1.2 no such domain here\n")
+        } catch {
+            stock.destroy()
+            throw error
+        }
+        return stock
+    }
+
     /// Committed (mode 0700) regular files under incoming/, relative to the queue directory.
     public func committedFiles() -> Set<String> {
         var out = Set<String>()
