@@ -124,13 +124,3 @@ struct Configuration {
         value = old
     }
 }
-
-extension MasterConfig {
-    /// inet services by name (field 1 as written) with their listen
-    /// addresses: where a plugin's send_trigger finds an inet service.
-    var inetServicesByName: [String: [ResolvedAddress]] {
-        var table: [String: [ResolvedAddress]] = [:]
-        for entry in entries where entry.type == .inet { table[entry.name] = entry.addresses }
-        return table
-    }
-}

@@ -1,16 +1,14 @@
 // PluginValidator.swift - check plugins in short-lived children without stalling the master.
 //
-// For each plugin file the master forks a child. Before any plugin code can
-// run (library constructors included) the child keeps only stdio and its
-// report pipe, as descriptor 3: every master descriptor (listeners, status
-// channels, epoll, signal and flow pipes, lock files, log sockets) is closed.
-// It then loads the plugin exactly as a worker does (PluginLoader.loadChecked:
-// file checks, then ABI checks; the plugin file it loads through is the one
-// other descriptor open while constructors run), writes the result as text
-// lines and exits. Whatever the plugin does while loading (crash, hang, exit)
-// ends only that child. The children of one batch run at once under one
-// deadline: a child still running then is killed, and refused unless it had
-// already written its report.
+// For each plugin file the master forks a child, which runs
+// PluginValidator.runChild (ValidationChild.swift in PluginLoading): it keeps
+// only stdio and its report pipe, so no master descriptor (listeners, status
+// channels, epoll, signal and flow pipes, lock files, log sockets) is open
+// while plugin code runs, loads the plugin exactly as a worker does, writes
+// the result as text lines and exits. Whatever the plugin does while loading
+// (crash, hang, exit) ends only that child. The children of one batch run at
+// once under one deadline: a child still running then is killed, and refused
+// unless it had already written its report.
 //
 // At start-up the master waits for a batch (`validateNow`: at most one
 // timeout in all, however many plugins). At reload the batch runs on the
@@ -25,15 +23,8 @@
 import Glibc
 import CSystem
 
-enum PluginValidator {
+extension PluginValidator {
     static let timeoutSeconds = 5.0
-
-    /// The outcome: problems that make the plugin unusable (none when it
-    /// may run) and, when it loaded, its server model.
-    struct Result {
-        var problems: [String]
-        var model: UInt32 = 0
-    }
 
     /// Validates every file at once and waits for all of them (start-up).
     static func validateNow(_ paths: [String]) -> [String: Result] {
@@ -49,53 +40,6 @@ enum PluginValidator {
         let batch = ValidationBatch(paths: paths, loop: loop)
         batch.deliver(to: done)
         return batch
-    }
-
-    // MARK: child side
-
-    /// The descriptor the report is written to in the child.
-    static let reportFD: Int32 = 3
-
-    /// Runs in the child of cs_fork(), which has given it default signal
-    /// actions: a fault in plugin code ends only this process.
-    static func runChild(path: String, reportPipe: Int32) -> Never {
-        keepOnlyReportPipe(reportPipe)
-        let lines: [String]
-        switch PluginLoader.loadChecked(path) {
-        case .refused(let problems):
-            lines = problems.map { "refused " + oneLine($0) }
-        case .loaded(_, let info):
-            lines = ["ok \(info.model) \(oneLine(info.name)) \(oneLine(info.version))"]
-        }
-        let text = lines.joined(separator: "\n") + "\n"
-        _ = text.withCString { write(reportFD, $0, strlen($0)) }
-        cs_exit_now(0)
-    }
-
-    /// Closes every inherited descriptor but stdio and the report pipe.
-    private static func keepOnlyReportPipe(_ pipe: Int32) {
-        // syslog(3) keeps a socket; a plugin that logs must not write to
-        // whatever later reuses that descriptor number.
-        cs_closelog()
-        if pipe != reportFD && dup2(pipe, reportFD) < 0 { cs_exit_now(1) }
-        _ = fcntl(reportFD, F_SETFD, FD_CLOEXEC)
-        cs_close_from(reportFD + 1)
-    }
-
-    private static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
-    }
-
-    // MARK: master side
-
-    static func parse(_ text: String) -> Result {
-        let lines = text.split(separator: "\n").map(String.init)
-        if let first = lines.first, first.hasPrefix("ok ") {
-            let model = first.split(separator: " ").dropFirst().first.flatMap { UInt32($0) } ?? 0
-            return Result(problems: [], model: model)
-        }
-        let refusals = lines.filter { $0.hasPrefix("refused ") }.map { String($0.dropFirst("refused ".count)) }
-        return Result(problems: refusals.isEmpty ? [PluginMessages.validatorDied] : refusals)
     }
 }
 

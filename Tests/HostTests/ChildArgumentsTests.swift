@@ -2,7 +2,7 @@
 // with the stock 3.7.11 master (shared/reference/master-protocol.md 3.1).
 import XCTest
 import PostfixConfig
-@testable import Host
+@testable import HostCommon
 
 final class ChildArgumentsTests: XCTestCase {
     private func entries(_ text: String, interfaces: String = "127.0.0.1",

@@ -1,7 +1,7 @@
 // LibtoolArchiveTests.swift - which file a libtool archive (.la) makes the host
 // load, read the way libltdl 2.4 reads it, and libltdl's module name.
 import XCTest
-@testable import Host
+@testable import PluginLoading
 
 final class LibtoolArchiveTests: XCTestCase {
     /// What `libtool --mode=install` writes for a module (abridged only in comments).

@@ -1,7 +1,7 @@
 // PluginSupport.swift - what the plugin end-to-end tests add to the harness:
 // building the C fixtures with cc, installing them and the Swift plugins into
 // an instance's plugin directory (root-owned, 0755), talking to unix-domain
-// services, and the host's refusal messages (Sources/Host/PluginMessages.swift).
+// services, and the host's refusal messages (Sources/MasterProtocol/PluginMessages.swift).
 import Foundation
 import XCTest
 import TestSupport
@@ -97,7 +97,7 @@ extension PrivateInstance {
     func socket(_ service: String, _ area: String = "private") -> String { queue + "/" + area + "/" + service }
 }
 
-/// The host's plugin messages, as Sources/Host/PluginMessages.swift writes them.
+/// The host's plugin messages, as Sources/MasterProtocol/PluginMessages.swift writes them.
 enum Expected {
     static func refused(_ path: String, _ reason: String) -> String { "plugin \(path) refused: \(reason)" }
     static func mismatch(_ field: String, _ plugin: String, _ host: String) -> String { "\(field) \(plugin) (host \(host))" }

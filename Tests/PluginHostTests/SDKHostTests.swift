@@ -1,6 +1,6 @@
 // SDKHostTests.swift - the Swift SDK against the real host: the probe plugin
 // (Plugins/Probe) runs under our master in a private instance and records
-// what the master's host functions (Sources/Host/HostFunctions.swift) give
+// what the host functions (Sources/Worker/HostFunctions.swift) give
 // it through the SDK: typed parameters with -o overrides, $name expansion
 // and defaults, the service name and type, the master.cf arguments; its log
 // records in the instance's real log; triggers delivered to it and sent by

@@ -1,4 +1,4 @@
-// EventLoop.swift - the master's single-threaded event loop.
+// EventLoop.swift - the single-threaded event loop of the master and of each plugin worker.
 //
 // Readiness comes from epoll (level-triggered), time from CLOCK_MONOTONIC.
 // Guarantees: a handler removed while a batch of events is being dispatched is
@@ -9,11 +9,11 @@
 import Glibc
 import CSystem
 
-final class EventLoop {
-    typealias ReadyHandler = (UInt32) -> Void
-    typealias TimerHandler = () -> Void
+package final class EventLoop {
+    package typealias ReadyHandler = (UInt32) -> Void
+    package typealias TimerHandler = () -> Void
 
-    struct TimerID: Hashable { fileprivate let value: UInt64 }
+    package struct TimerID: Hashable { fileprivate let value: UInt64 }
 
     private struct Registration {
         let serial: UInt32
@@ -34,7 +34,7 @@ final class EventLoop {
     private var nextTimer: UInt64 = 1
     private var events = [cs_event](repeating: cs_event(), count: 64)
 
-    init() {
+    package init() {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         if epollFD < 0 {
             MasterLog.fatal("epoll_create1: \(errnoText())")
@@ -42,7 +42,7 @@ final class EventLoop {
     }
 
     /// Seconds on the monotonic clock.
-    static func now() -> Double {
+    package static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
@@ -51,19 +51,19 @@ final class EventLoop {
     // MARK: descriptors
 
     /// Calls `handler` whenever `fd` is readable (or hung up / in error).
-    func watchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
+    package func watchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
         watch(fd, events: UInt32(EPOLLIN.rawValue), handler)
     }
 
     /// Calls `handler` whenever `fd` is writable (or in error).
-    func watchWritable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
+    package func watchWritable(_ fd: Int32, _ handler: @escaping ReadyHandler) {
         watch(fd, events: UInt32(EPOLLOUT.rawValue), handler)
     }
 
     /// As watchReadable, for descriptors that are not the host's own (a
     /// plugin's): returns 0, or the errno of a failed registration, and
     /// leaves the loop as it was on failure.
-    func tryWatchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) -> Int32 {
+    package func tryWatchReadable(_ fd: Int32, _ handler: @escaping ReadyHandler) -> Int32 {
         register(fd, events: UInt32(EPOLLIN.rawValue), handler)
     }
 
@@ -98,7 +98,7 @@ final class EventLoop {
     }
 
     /// Stops watching `fd`; must be called before the descriptor is closed.
-    func unwatch(_ fd: Int32) {
+    package func unwatch(_ fd: Int32) {
         guard isWatching(fd) else { return }
         registrations[Int(fd)] = nil
         _ = cs_epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
@@ -111,21 +111,21 @@ final class EventLoop {
     // MARK: timers
 
     @discardableResult
-    func after(_ seconds: Double, _ handler: @escaping TimerHandler) -> TimerID {
+    package func after(_ seconds: Double, _ handler: @escaping TimerHandler) -> TimerID {
         let id = nextTimer
         nextTimer += 1
         timers[id] = Timer(deadline: EventLoop.now() + seconds, handler: handler)
         return TimerID(value: id)
     }
 
-    func cancel(_ timer: TimerID?) {
+    package func cancel(_ timer: TimerID?) {
         if let timer { timers.removeValue(forKey: timer.value) }
     }
 
     // MARK: running
 
     /// Waits for and dispatches one round of events and due timers.
-    func runOnce() {
+    package func runOnce() {
         let timeout = millisecondsUntilNextTimer()
         let count = events.withUnsafeMutableBufferPointer { buffer in
             cs_epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)

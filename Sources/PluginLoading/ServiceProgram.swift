@@ -8,27 +8,27 @@
 
 import Glibc
 
-enum ServiceProgram: Equatable {
+package enum ServiceProgram: Equatable {
     case executable(path: String)
     case plugin(path: String)
 
-    static func resolve(command: String, pluginDirectory: String, daemonDirectory: String) -> ServiceProgram {
+    package static func resolve(command: String, pluginDirectory: String, daemonDirectory: String) -> ServiceProgram {
         if let file = pluginFile(base: pluginDirectory + "/" + command) { return .plugin(path: file) }
         return .executable(path: daemonDirectory + "/" + command)
     }
 
     /// `base.la`, else `base.so`, whichever exists; nil when neither does.
-    static func pluginFile(base: String) -> String? {
+    package static func pluginFile(base: String) -> String? {
         [".la", ".so"].lazy.map { base + $0 }.first { access($0, F_OK) == 0 }
     }
 
-    var path: String {
+    package var path: String {
         switch self {
         case .executable(let path), .plugin(let path): return path
         }
     }
 
-    var isPlugin: Bool {
+    package var isPlugin: Bool {
         if case .plugin = self { return true }
         return false
     }

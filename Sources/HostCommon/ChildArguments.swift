@@ -8,13 +8,18 @@
 
 import PostfixConfig
 
-struct ChildFlags {
-    var debug = false     // master -d
-    var verbose = false   // master -v
+package struct ChildFlags {
+    package var debug = false     // master -d
+    package var verbose = false   // master -v
+
+    package init(debug: Bool = false, verbose: Bool = false) {
+        self.debug = debug
+        self.verbose = verbose
+    }
 }
 
-enum ChildArguments {
-    static func build(_ entry: MasterEntry, flags: ChildFlags, stressActive: Bool) -> [String] {
+package enum ChildArguments {
+    package static func build(_ entry: MasterEntry, flags: ChildFlags, stressActive: Bool) -> [String] {
         var argv = [entry.command]
         if entry.processLimit == 1 { argv.append("-l") }
         if entry.processLimit == 0 { argv.append("-z") }
@@ -31,11 +36,11 @@ enum ChildArguments {
 
     /// inet services with a non-loopback address and a limit above one can
     /// be told to adapt to overload; unlimited services cannot overload.
-    static func isStressEligible(_ entry: MasterEntry) -> Bool {
+    package static func isStressEligible(_ entry: MasterEntry) -> Bool {
         entry.type == .inet && entry.processLimit > 1 && !entry.addresses.allSatisfy(\.isLoopback)
     }
 
-    static func basename(_ path: String) -> Substring {
+    package static func basename(_ path: String) -> Substring {
         path.split(separator: "/", omittingEmptySubsequences: false).last ?? Substring(path)
     }
 }

@@ -15,9 +15,9 @@
 import Glibc
 import PostfixConfig
 
-enum DaemonMode {
+package enum DaemonMode {
     /// True when this process was exec'd by a master as a service daemon.
-    static func isRequested(_ arguments: [String]) -> Bool {
+    package static func isRequested(_ arguments: [String]) -> Bool {
         guard let first = arguments.first else { return false }
         return ChildArguments.basename(first) != "master" && getenv("GENERATION") != nil
     }
@@ -32,7 +32,7 @@ enum DaemonMode {
         var operands: [String] = []
     }
 
-    static func run(_ arguments: [String]) -> Never {
+    package static func run(_ arguments: [String]) -> Never {
         let program = String(ChildArguments.basename(arguments[0]))
         MasterLog.start(program: program)
         let command = parse(arguments, program: program)

@@ -6,10 +6,10 @@
 
 import Glibc
 
-struct MailOwner: Equatable {
-    let name: String
-    let uid: uid_t
-    let gid: gid_t
+package struct MailOwner: Equatable {
+    package let name: String
+    package let uid: uid_t
+    package let gid: gid_t
 
     static func lookup(_ name: String) -> MailOwner? {
         guard let entry = getpwnam(name) else { return nil }
@@ -17,7 +17,7 @@ struct MailOwner: Equatable {
     }
 
     /// Runs `body` with effective uid/gid switched to this owner.
-    func asUser<R>(_ body: () -> R) -> R {
+    package func asUser<R>(_ body: () -> R) -> R {
         let savedGid = getegid()
         let savedUid = geteuid()
         if savedUid != 0 { return body() }

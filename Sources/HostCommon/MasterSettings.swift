@@ -8,27 +8,27 @@ import Glibc
 import PostfixConfig
 import ToolSupport
 
-struct MasterSettings {
+package struct MasterSettings {
     var configDirectory: String
-    var queueDirectory: String
-    var dataDirectory: String
-    var daemonDirectory: String
-    var pluginDirectory: String
-    var mailOwner: MailOwner
-    var defaultProcessLimit: Int
-    var serviceThrottleTime: Int
-    var syslogName: String
-    var syslogFacility: Int32
-    var maillogFile: String
+    package var queueDirectory: String
+    package var dataDirectory: String
+    package var daemonDirectory: String
+    package var pluginDirectory: String
+    package var mailOwner: MailOwner
+    package var defaultProcessLimit: Int
+    package var serviceThrottleTime: Int
+    package var syslogName: String
+    package var syslogFacility: Int32
+    package var maillogFile: String
     var postlogServiceName: String
-    var myHostname: String
-    var importEnvironment: [String]
-    var inetInterfaces: String
-    var inetProtocols: String
+    package var myHostname: String
+    package var importEnvironment: [String]
+    package var inetInterfaces: String
+    package var inetProtocols: String
     var debuggerCommand: String
-    var version: String
+    package var version: String
 
-    static func load(_ main: MainConfig) throws -> MasterSettings {
+    package static func load(_ main: MainConfig) throws -> MasterSettings {
         func fail(_ name: String, _ what: String) -> ConfigError {
             ConfigError("file \(main.path): parameter \(name): \(what)")
         }
@@ -73,11 +73,11 @@ struct MasterSettings {
     }
 
     /// Where log records go under these settings.
-    var logSink: LogSink {
+    package var logSink: LogSink {
         if maillogFile.isEmpty { return .syslog }
         let label = myHostname.split(separator: ".").first.map(String.init) ?? myHostname
         return .postlog(PostlogClient(socketPath: postlogSocketPath, file: maillogFile, hostLabel: label), direct: false)
     }
 
-    var postlogSocketPath: String { queueDirectory + "/public/" + postlogServiceName }
+    package var postlogSocketPath: String { queueDirectory + "/public/" + postlogServiceName }
 }

@@ -14,7 +14,7 @@ import Glibc
 import CSystem
 import ToolSupport
 
-enum LogLevel {
+package enum LogLevel {
     case info, warning, error, fatal, panic
 
     var prefix: String {
@@ -38,26 +38,26 @@ enum LogLevel {
 }
 
 /// Where records go; chosen from main.cf by `MasterLog.configure`.
-enum LogSink {
+package enum LogSink {
     case syslog
     /// Through postlogd (or straight to maillog_file when `direct`).
     case postlog(PostlogClient, direct: Bool)
 }
 
-enum MasterLog {
+package enum MasterLog {
     private static var tag = "postfix/master"
     private static var sink = LogSink.syslog
     private static let maxText = 2000
 
     /// Opens syslog with the tag prefix from MAIL_LOGTAG (before main.cf is read).
-    static func start(program: String) {
+    package static func start(program: String) {
         let prefix = getenv("MAIL_LOGTAG").map { String(cString: $0) } ?? "postfix"
         tag = prefix + "/" + program
         cs_openlog(tag, LOG_MAIL)
     }
 
     /// Switches to the configured tag, facility and sink (start-up and reload).
-    static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink) {
+    package static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink) {
         tag = syslogName + "/" + program
         cs_closelog()
         cs_openlog(tag, facility)
@@ -65,23 +65,23 @@ enum MasterLog {
         if case .postlog = newSink { _ = postlogSocket() }
     }
 
-    static func info(_ text: String) { emit(.info, text) }
+    package static func info(_ text: String) { emit(.info, text) }
 
     /// For the last words of a terminating master: postlogd is being
     /// terminated too, so records go straight to maillog_file.
-    static func bypassPostlog() {
+    package static func bypassPostlog() {
         if case let .postlog(client, _) = sink { sink = .postlog(client, direct: true) }
     }
-    static func warning(_ text: String) { emit(.warning, text) }
-    static func error(_ text: String) { emit(.error, text) }
+    package static func warning(_ text: String) { emit(.warning, text) }
+    package static func error(_ text: String) { emit(.error, text) }
 
-    static func fatal(_ text: String) -> Never {
+    package static func fatal(_ text: String) -> Never {
         emit(.fatal, text)
         sleep(1)
         exit(1)
     }
 
-    static func emit(_ level: LogLevel, _ text: String) {
+    package static func emit(_ level: LogLevel, _ text: String) {
         let body = level.prefix + String(text.prefix(maxText))
         switch sink {
         case .syslog:

@@ -12,14 +12,14 @@
 import CLTDL
 import MailhostPluginABI
 
-enum PluginLoader {
-    enum Outcome {
+package enum PluginLoader {
+    package enum Outcome {
         case loaded(UnsafePointer<mh_plugin_descriptor>, PluginInfo)
         /// One problem per line the host logs; never empty.
         case refused([String])
     }
 
-    static func loadChecked(_ path: String) -> Outcome {
+    package static func loadChecked(_ path: String) -> Outcome {
         switch PluginFileCheck.open(path) {
         case .refused(let problems):
             return .refused(problems)

@@ -13,7 +13,7 @@ import MailhostPluginABI
 import PostfixConfig
 
 /// Everything a worker needs, captured by the master before fork().
-struct PluginWorkerSpec {
+package struct PluginWorkerSpec {
     let entry: MasterEntry
     let path: String
     let main: MainConfig
@@ -23,10 +23,21 @@ struct PluginWorkerSpec {
     /// master.cf inet services by name, for send_trigger (a worker may be
     /// chrooted and cannot read master.cf itself).
     var inetServices: [String: [ResolvedAddress]] = [:]
+
+    package init(entry: MasterEntry, path: String, main: MainConfig, settings: MasterSettings,
+                 generation: UInt32, stressActive: Bool, inetServices: [String: [ResolvedAddress]] = [:]) {
+        self.entry = entry
+        self.path = path
+        self.main = main
+        self.settings = settings
+        self.generation = generation
+        self.stressActive = stressActive
+        self.inetServices = inetServices
+    }
 }
 
-enum PluginWorker {
-    static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
+package enum PluginWorker {
+    package static func run(_ spec: PluginWorkerSpec, descriptors: ChildDescriptors) -> Never {
         cs_set_process_name(spec.entry.command)
         Spawner.placeDescriptors(descriptors)
         cs_close_from(Spawner.firstListenFD + Int32(descriptors.listeners.count))

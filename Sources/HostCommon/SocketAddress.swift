@@ -7,11 +7,11 @@
 import Glibc
 import PostfixConfig
 
-struct UnixAddress {
+package struct UnixAddress {
     private var storage = sockaddr_un()
-    let fits: Bool
+    package let fits: Bool
 
-    init(path: String) {
+    package init(path: String) {
         storage.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: storage.sun_path)
@@ -23,7 +23,7 @@ struct UnixAddress {
         }
     }
 
-    mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    package mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         let length = socklen_t(MemoryLayout<sockaddr_un>.size)
         return withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
@@ -32,12 +32,12 @@ struct UnixAddress {
 }
 
 /// An IPv4 or IPv6 socket address with a port.
-struct InetAddress {
+package struct InetAddress {
     private var storage = sockaddr_storage()
     private(set) var length: socklen_t = 0
     let family: Int32
 
-    init?(family: Int32, host: String, port: UInt16) {
+    package init?(family: Int32, host: String, port: UInt16) {
         self.family = family
         if family == AF_INET {
             var sin = sockaddr_in()
@@ -62,11 +62,11 @@ struct InetAddress {
         }
     }
 
-    init?(_ resolved: ResolvedAddress) {
+    package init?(_ resolved: ResolvedAddress) {
         self.init(family: resolved.family, host: resolved.host, port: resolved.port)
     }
 
-    mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+    package mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         let length = self.length
         return withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
@@ -75,13 +75,13 @@ struct InetAddress {
 }
 
 /// strerror(errno) as a Swift string, for "%m"-style messages.
-func errnoText(_ code: Int32 = errno) -> String {
+package func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
 /// Marks a descriptor close-on-exec and/or non-blocking.
 @discardableResult
-func setDescriptorFlags(_ fd: Int32, closeOnExec: Bool = true, nonBlocking: Bool) -> Bool {
+package func setDescriptorFlags(_ fd: Int32, closeOnExec: Bool = true, nonBlocking: Bool) -> Bool {
     if closeOnExec {
         let flags = fcntl(fd, F_GETFD)
         if flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0 { return false }
