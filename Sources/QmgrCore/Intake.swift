@@ -3,8 +3,7 @@
 // a new message is admitted only below qmgr_message_active_limit and reads at
 // most max(qmgr_message_recipient_limit − recipients in memory,
 // qmgr_message_recipient_minimum) recipients (never more than 5000 at once);
-// mail for a transport listed in defer_transports, a dead transport or a dead
-// destination goes to the `retry` transport under "<status> <reason>" (or is
+// mail for a dead transport or a dead destination goes to the `retry` transport under "<status> <reason>" (or is
 // deferred synchronously when `retry` is dead too); recipients for one
 // destination fill the peer's last entry up to the transport's recipient
 // limit (0 = no limit; one per entry for VERP) before a new entry starts.
@@ -74,7 +73,7 @@ extension Scheduler {
     }
 
     /// Where each recipient goes, after the redirections of reference 5.4
-    /// steps 7, 9 and 11, in stock's order: by transport, then queue name.
+    /// steps 9 and 11 (dead transports and destinations), in stock's order: by transport, then queue name.
     private func destinations(of assignments: [Assignment], for message: Message, now: Double)
         throws(QmgrConfigError) -> [(DestinationQueue, QueuedRecipient)] {
         var targets: [(DestinationQueue, QueuedRecipient)] = []
@@ -104,9 +103,6 @@ extension Scheduler {
 
     private func destination(of assignment: Assignment, options: MessageOptions, now: Double)
         throws(QmgrConfigError) -> Destination {
-        if !options.ignoreDeferTransports && settings.isDeferredTransport(assignment.transport) {
-            return retryDestination(SiteStatus(status: "4.3.2", reason: "deferred transport"), now: now)
-        }
         let transport = try self.transport(named: assignment.transport)
         if options.flushEach && transport.dead != nil { unthrottle(transport) }
         if let status = transport.dead { return retryDestination(status, now: now) }

@@ -10,7 +10,7 @@
 // drop-in installation behaves as stock):
 // - mailhost_qmgr_retry_jitter (0, percent 0..100): a deferred message's next
 //   retry is its stock delay times a random factor in [1 − p/100, 1 + p/100],
-//   so a backlog deferred at once is not retried all at once (RetryTime).
+//   so a backlog deferred at once is not retried all at once (RetryJitter).
 // - mailhost_default_destination_rate_limit (empty) and
 //   <transport>_mailhost_destination_rate_limit: "N/period" deliveries per
 //   destination, without stock's rate delay's concurrency 1
@@ -53,7 +53,7 @@ public struct QmgrSettings {
     public var destinationRateLimit: DestinationRateLimit?  // mailhost_default_destination_rate_limit
     // Other behaviour.
     public var verifyPendingLimit: Int          // address_verify_pending_request_limit
-    public var deferTransports: [String]        // defer_transports
+    public var deferTransports: [String]        // defer_transports (for QmgrQueue's LoadSettings)
     public var defaultFilterNexthop: String     // default_filter_nexthop
     public var feedbackDebug: Bool              // destination_concurrency_feedback_debug
     public var confirmDelayCleared: Bool        // confirm_delay_cleared
@@ -130,11 +130,6 @@ public struct QmgrSettings {
                 + " - adjusting bounce_queue_lifetime")
             bounceQueueLifetime = maximalQueueLifetime
         }
-    }
-
-    /// Whether mail for `transport` is deferred by defer_transports (exact match).
-    public func isDeferredTransport(_ transport: String) -> Bool {
-        deferTransports.contains(transport)
     }
 
     /// A list as argv_split(value, ", \t\r\n") makes it.

@@ -6,8 +6,9 @@
 import MailQueue
 
 /// One recipient already resolved by the loader to a transport and a
-/// destination queue (reference 5.4 steps 1-6, 8 and 10: the queue name is
-/// the nexthop, or `localpart@nexthop` for a recipient limit of 1).
+/// destination queue (reference 5.4 steps 1-8 and 10, QmgrQueue's
+/// RecipientRouting: the queue name is the nexthop, or `localpart@nexthop`
+/// for a recipient limit of 1).
 public struct Assignment: Equatable, Sendable {
     public var transport: String
     public var queueName: ByteString
@@ -50,13 +51,10 @@ public struct MessageOptions: Equatable, Sendable {
     /// A flush (`postqueue -f`, `sendmail -q`): dead transports and
     /// destinations of this message's recipients get another chance (QMGR_FLUSH_EACH).
     public var flushEach = false
-    /// defer_transports does not apply (QMGR_FLUSH_DFXP).
-    public var ignoreDeferTransports = false
 
-    public init(oneRecipientPerEntry: Bool = false, flushEach: Bool = false, ignoreDeferTransports: Bool = false) {
+    public init(oneRecipientPerEntry: Bool = false, flushEach: Bool = false) {
         self.oneRecipientPerEntry = oneRecipientPerEntry
         self.flushEach = flushEach
-        self.ignoreDeferTransports = ignoreDeferTransports
     }
 }
 

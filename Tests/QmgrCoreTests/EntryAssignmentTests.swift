@@ -1,7 +1,7 @@
 // EntryAssignmentTests: the leaky bucket at intake and how recipients become
 // entries (reference 5.3-5.5; src/qmgr/qmgr_message.c qmgr_message_assign and
-// qmgr_message_read's recipient limit): recipient limits split entries,
-// redirections to `retry`, and messages going idle.
+// qmgr_message_read's recipient limit): recipient limits split entries and
+// messages going idle.
 import XCTest
 import MailQueue
 @testable import QmgrCore
@@ -60,16 +60,6 @@ final class EntryAssignmentTests: XCTestCase {
         try s.add(queueID: "B", batch: batch(recipients(1, nexthop: "b.example")), now: 0)
         XCTAssertNil(s.admissionLimit())
         XCTAssertEqual(s.messageCount, 2)
-    }
-
-    func testDeferTransportsGoToRetryUnlessFlushed() throws {
-        let s = try makeScheduler(["defer_transports": "smtp, relay"])
-        try s.add(queueID: "A", batch: batch(recipients(2)), now: 0)
-        XCTAssertEqual(s.destination("retry", "4.3.2 deferred transport")?.todoRecipients, 2)
-        XCTAssertNil(s.destination("smtp", "example.com"))
-        try s.add(queueID: "B", options: MessageOptions(ignoreDeferTransports: true),
-                  batch: batch(recipients(2, nexthop: "b.example")), now: 0)
-        XCTAssertEqual(s.destination("smtp", "b.example")?.todoRecipients, 2)
     }
 
     func testEmptyBatchMakesTheMessageIdleAtOnce() throws {

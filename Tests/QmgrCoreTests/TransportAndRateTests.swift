@@ -1,8 +1,7 @@
 // TransportAndRateTests: transport selection and round robin (reference 5.6),
 // transport throttling (5.8, 4.8-4.9), rate delays (5.9), the project's
-// N/period destination rate limit, retry times with and without jitter
-// (5.12-5.13; src/qmgr/qmgr_active.c), and the snapshot the query interface
-// reads.
+// N/period destination rate limit, retry jitter, and the snapshot the query
+// interface reads.
 import XCTest
 import MailQueue
 @testable import QmgrCore
@@ -126,37 +125,16 @@ final class TransportAndRateTests: XCTestCase {
         XCTAssertNotNil(s.destination("smtp", "example.com", now: 10))
     }
 
-    func testRetryTimeIsTheMessageAgeWithinTheBackoffLimits() throws {
-        let g = try makeSettings()
-        XCTAssertEqual(RetryTime.delay(now: 1000, createTime: 990, settings: g), 300)
-        XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g), 2000)
-        XCTAssertEqual(RetryTime.delay(now: 100_000, createTime: 1, settings: g), 4000)
-        XCTAssertEqual(RetryTime.delay(now: 100_000, createTime: 0, settings: g), 300)
-        // Jitter off: stock's delay whatever the draw.
-        for draw in [0.0, 0.3, 1.0] {
-            XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: draw), 2000)
-        }
-    }
-
     func testRetryJitterSpreadsWithinItsPercentage() throws {
+        // Off by default: the delay is unchanged whatever the draw.
+        for draw in [0.0, 0.3, 1.0] { XCTAssertEqual(RetryJitter.apply(to: 2000, settings: try makeSettings(), random: draw), 2000) }
         let g = try makeSettings(["mailhost_qmgr_retry_jitter": "10"])
-        let delays = [0.0, 0.25, 0.5, 0.75, 1.0].map {
-            RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: $0)
-        }
-        XCTAssertEqual(delays, [1800, 1900, 2000, 2100, 2200])
+        XCTAssertEqual([0.0, 0.25, 0.5, 0.75, 1.0].map { RetryJitter.apply(to: 2000, settings: g, random: $0) },
+                       [1800, 1900, 2000, 2100, 2200])
         // Out-of-range draws are clamped; a tiny delay never reaches 0.
-        XCTAssertEqual(RetryTime.delay(now: 10_000, createTime: 8_000, settings: g, random: 7), 2200)
-        let short = try makeSettings(["mailhost_qmgr_retry_jitter": "100", "minimal_backoff_time": "1"])
-        XCTAssertEqual(RetryTime.delay(now: 10, createTime: 9, settings: short, random: 0), 1)
-    }
-
-    func testExpiryAndDelayWarning() throws {
-        let g = try makeSettings(["maximal_queue_lifetime": "2d", "bounce_queue_lifetime": "1d"])
-        XCTAssertFalse(RetryTime.isExpired(now: 86400, createTime: 1, senderIsEmpty: false, settings: g))
-        XCTAssertTrue(RetryTime.isExpired(now: 86401, createTime: 1, senderIsEmpty: true, settings: g))
-        XCTAssertTrue(RetryTime.isDelayWarningDue(now: 99, warnTime: 100))
-        XCTAssertFalse(RetryTime.isDelayWarningDue(now: 98, warnTime: 100))
-        XCTAssertFalse(RetryTime.isDelayWarningDue(now: 1000, warnTime: -1))
+        XCTAssertEqual(RetryJitter.apply(to: 2000, settings: g, random: 7), 2200)
+        let wide = try makeSettings(["mailhost_qmgr_retry_jitter": "100"])
+        XCTAssertEqual(RetryJitter.apply(to: 1, settings: wide, random: 0), 1)
     }
 
     func testSnapshotShowsOccupancyBusyTransportAndThrottledSite() throws {
