@@ -137,10 +137,11 @@ let package = Package(
         // The queue manager's scheduler: pure logic (leaky bucket, concurrency
         // feedback, destination status cache, preemptive job scheduler) with
         // an injected clock; Glibc only, so it runs inside the qmgr plugin.
-        .target(name: "QmgrCore", dependencies: ["MailQueue", "PostfixConfig"], path: "Sources/QmgrCore"),
+        .target(name: "QmgrCore", dependencies: ["MailQueue", "PostfixConfig", "QmgrDelivery"],
+                path: "Sources/QmgrCore"),
         .testTarget(
             name: "QmgrCoreTests",
-            dependencies: ["QmgrCore", "MailQueue"],
+            dependencies: ["QmgrCore", "QmgrDelivery", "MailQueue"],
             path: "Tests/QmgrCoreTests"),
         // The queue manager's delivery side: non-blocking delivery-agent and
         // bounce/defer/trace conversations, stock's reaction to replies, message

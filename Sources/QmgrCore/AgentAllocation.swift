@@ -5,13 +5,14 @@
 // ready queues can take as many deliveries as it would then have pending,
 // gets the connection and moves to the end of the list.
 // Guarantees: a transport with a transport rate delay has one delivery in
-// flight at a time; feedback follows stock's reaction matrix: positive
-// feedback only for replies without a site reason, negative only for a site
-// failure of a ready queue, none for a crashed agent (which also leaves the
-// transport's throttle alone). Two deliberate differences from stock, both
-// where stock leaves a rate-delayed transport locked until a flush: the rate
-// lock is released after a crashed agent and when an agent gets no entry.
+// flight at a time; replies are applied as QmgrDelivery's DeliveryVerdict
+// (stock's reaction matrix) says: negative feedback only while the queue is
+// ready, positive only without a site reason. One deliberate difference
+// from stock, where stock leaves a rate-delayed transport locked until a
+// flush: the rate lock is released when a verdict leaves the transport
+// unchanged (a crashed agent) and when an agent gets no entry.
 import MailQueue
+import QmgrDelivery
 
 extension Scheduler {
     /// The transport to open an agent connection for now (its pending count
@@ -34,22 +35,13 @@ extension Scheduler {
         return nil
     }
 
-    /// The agent answered its connection: seconds to wait (the transport rate
-    /// delay) before calling selectDelivery.
-    public func connectionReady(transport name: String) -> Int {
+    /// The connection attempt ended (an agent answered, or not): seconds to
+    /// wait (the transport rate delay) before selectDelivery, or before
+    /// applying the verdict of a failed connection, as stock does.
+    public func connectionCompleted(transport name: String) -> Int {
         guard let transport = transports[name] else { return 0 }
         transport.pending = max(0, transport.pending - 1)
         return transport.settings.transportRateDelay
-    }
-
-    /// No agent (connect failed or no greeting): the transport is throttled
-    /// and its waiting entries are moved to `retry`.
-    public func connectionFailed(transport name: String, now: Double) {
-        guard let transport = transports[name] else { return }
-        transport.pending = max(0, transport.pending - 1)
-        let status = SiteStatus(status: "4.3.0", reason: "mail transport unavailable")
-        throttle(transport, status: status, now: now)
-        deferTransport(transport, status: status, now: now)
     }
 
     /// The delivery for a ready agent of `transport`; nil when nothing is
@@ -72,67 +64,37 @@ extension Scheduler {
                         nexthop: queue.nexthop, recipients: entry.recipients, flags: queue.deliveryFlags)
     }
 
-    /// The agent's reply to delivery `id` (or the failure to send it).
-    public func finished(deliveryID id: Int, outcome: DeliveryOutcome, now: Double) {
-        guard let entry = busyByDeliveryID.removeValue(forKey: id) else { return }
-        entry.deliveryID = nil
-        let queue = entry.queue, transport = queue.transport, message = entry.message
-        switch outcome {
-        case .transportFailed(let status):
-            unselect(entry)
-            throttle(transport, status: status, now: now)
-            deferTransport(transport, status: status, now: now)
-            return
-        case .agentCrashed:
-            // Stock keeps the rate lock here, and a rate-delayed transport
-            // then stays locked until a flush; the delivery is over, so we release it.
-            message.deferred = true
-            transport.rateLocked = false
-        case .delivered:
-            unthrottle(transport)
-            unthrottleQueue(queue, now: now)
-        case .someDeferred:
-            message.deferred = true
-            unthrottle(transport)
-            unthrottleQueue(queue, now: now)
-        case .doneWithSiteReason:
-            unthrottle(transport)
-        case .siteFailed(let reported):
-            message.deferred = true
-            let status = Scheduler.suspended(reported)
-            if queue.isReady {
-                throttleQueue(queue, status: status, now: now)
-                if queue.isThrottled { deferTodo(queue, status: status, now: now) }
-            }
-            unthrottle(transport)
+    /// Applies stock's reaction to how an agent connection ended
+    /// (QmgrDelivery's DeliveryVerdict.judge): `deliveryID` is the delivery
+    /// handed to it, nil when none was (no agent, or nothing to deliver).
+    /// Stock's order: the entry back to todo if the request was not sent,
+    /// negative feedback (and deferral of a queue that died of it), the
+    /// transport's throttle state, deferral of the transport's waiting mail,
+    /// positive feedback, then the entry is done.
+    public func apply(_ verdict: DeliveryVerdict, transport name: String, deliveryID: Int?, now: Double) {
+        guard let transport = transports[name] else { return }
+        let entry = deliveryID.flatMap { busyByDeliveryID.removeValue(forKey: $0) }
+        entry?.deliveryID = nil
+        if verdict.messageDeferred { entry?.message.deferred = true }
+        if let entry, verdict.entry == .backToTodo { unselect(entry) }
+        // Only an entry whose delivery is over gives feedback; one put back
+        // may be moved to `retry` below, and its queue forgotten.
+        let finishing = verdict.entry == .finished ? entry : nil
+        if case .negativeFeedback(let dsn) = verdict.queue, let queue = finishing?.queue, queue.isReady {
+            let status = SiteStatus(dsn)
+            throttleQueue(queue, status: status, now: now)
+            if queue.isThrottled { deferTodo(queue, status: status, now: now) }
         }
-        done(entry, wasBusy: true, now: now)
-    }
-
-    /// Stock's sanitising of an agent's site status: an invalid status
-    /// becomes 4.0.0, an empty reason "unknown error", and the reason says
-    /// "delivery temporarily suspended: ".
-    static func suspended(_ reported: SiteStatus) -> SiteStatus {
-        let status = isValidDSN(reported.status) ? reported.status : "4.0.0"
-        let reason = reported.reason.isEmpty ? ByteString("unknown error") : reported.reason
-        return SiteStatus(status: status, reason: ByteString(Array("delivery temporarily suspended: ".utf8) + reason.bytes))
-    }
-
-    /// dsn_valid: [245] "." 1-3 digits "." 1-3 digits, then the end or white space.
-    static func isValidDSN(_ text: ByteString) -> Bool {
-        let b = text.bytes
-        guard b.count >= 5, [0x32, 0x34, 0x35].contains(b[0]), b[1] == 0x2E else { return false }
-        func digits(from start: Int) -> Int {
-            var i = start
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
-            return i - start
+        switch verdict.transport {
+        case .throttle(let dsn): throttle(transport, status: SiteStatus(dsn), now: now)
+        case .unthrottle: unthrottle(transport)
+        // Stock keeps the rate lock here (a crash, nothing delivered), and a
+        // rate-delayed transport then stays locked until a flush; nothing is in
+        // flight any more, so we release it.
+        case .unchanged: transport.rateLocked = false
         }
-        let second = digits(from: 2)
-        guard (1...3).contains(second), 2 + second < b.count, b[2 + second] == 0x2E else { return false }
-        let thirdStart = 3 + second
-        let third = digits(from: thirdStart)
-        guard (1...3).contains(third) else { return false }
-        let end = thirdStart + third
-        return end == b.count || b[end] == 0x20 || (b[end] >= 0x09 && b[end] <= 0x0D)
+        if let dsn = verdict.deferTransportTodo { deferTransport(transport, status: SiteStatus(dsn), now: now) }
+        if verdict.queue == .positiveFeedback, let queue = finishing?.queue { unthrottleQueue(queue, now: now) }
+        if let finishing { done(finishing, wasBusy: true, now: now) }
     }
 }

@@ -13,9 +13,9 @@
 // entry finishes, `.messageIdle` → the caller completes the round and calls
 // `continueMessage` (more recipients) or `removeMessage`.
 // The life of a delivery: `nextConnection()` names a transport → the caller
-// connects → `connectionReady` (wait the returned delay) → `selectDelivery`
-// → the caller sends the request → `finished` with the outcome; or
-// `connectionFailed` when no agent could be had.
+// connects → `connectionCompleted` (wait the returned delay) →
+// `selectDelivery` → the caller sends the request → `apply` with
+// QmgrDelivery's verdict on how it ended (also when no agent could be had).
 import MailQueue
 
 public final class Scheduler {

@@ -69,6 +69,8 @@ public struct SiteStatus: Equatable, Sendable {
         self.reason = reason
     }
 
+    public init(_ dsn: DSN) { self.init(status: dsn.status, reason: dsn.reason) }
+
     /// The `retry`/`error` nexthop text error(8) parses: "<status> <reason>".
     public var nexthopText: ByteString { ByteString(status.bytes + [0x20] + reason.bytes) }
 }
@@ -83,25 +85,6 @@ public struct Delivery: Equatable, Sendable {
     public var recipients: [QueuedRecipient]
     /// Connection-cache request flags (MailQueue.DeliveryFlags.connectionLoad/connectionStore).
     public var flags: Int
-}
-
-/// How an agent's reply to a delivery ended (reference 4.8).
-public enum DeliveryOutcome: Equatable, Sendable {
-    /// Status 0 and no site reason: every recipient is done.
-    case delivered
-    /// Status non-zero without a site reason: some recipients were deferred
-    /// (the agent wrote their defer records); the destination is fine.
-    case someDeferred
-    /// Status non-zero with a site reason: the destination failed (negative
-    /// feedback; possibly declared dead with this reason).
-    case siteFailed(SiteStatus)
-    /// Status 0 with a site reason: no feedback either way.
-    case doneWithSiteReason
-    /// The agent died or replied garbage: recipients not marked done are retried.
-    case agentCrashed
-    /// The request could not be sent (agent unavailable): the entry goes back
-    /// to its queue and the transport is throttled with this status.
-    case transportFailed(SiteStatus)
 }
 
 public enum LogLine: Equatable, Sendable {

@@ -30,10 +30,10 @@ final class ConsistencyTests: XCTestCase {
             return Int((state >> 33) % UInt64(n))
         }
         let transports = ["smtp", "relay", "local", "lmtp"]
-        let outcomes: [DeliveryOutcome] = [
+        let outcomes: [Reply] = [
             .delivered, .delivered, .someDeferred, .agentCrashed, .doneWithSiteReason,
             .siteFailed(SiteStatus(status: "4.4.1", reason: "refused")),
-            .transportFailed(SiteStatus(status: "4.3.0", reason: "mail transport unavailable")),
+            .requestFailed,
         ]
         var busy: [Delivery] = []
         var now = 0.0

@@ -15,7 +15,7 @@ final class TransportAndRateTests: XCTestCase {
         while let name = s.nextConnection(now: 0) { picks.append(name) }
         // New transports are prepended: relay (created last) comes first.
         XCTAssertEqual(picks, ["relay", "smtp", "relay", "smtp"])
-        XCTAssertEqual(s.connectionReady(transport: "smtp"), 0)
+        XCTAssertEqual(s.connectionCompleted(transport: "smtp"), 0)
         XCTAssertEqual(s.nextConnection(now: 0), "smtp")
     }
 
@@ -55,8 +55,7 @@ final class TransportAndRateTests: XCTestCase {
         let s = try makeScheduler()
         try s.add(queueID: "A", batch: batch(recipients(2)), now: 0)
         let delivery = try XCTUnwrap(try s.nextDelivery(now: 0))
-        let status = SiteStatus(status: "4.3.0", reason: "mail transport unavailable")
-        s.finished(deliveryID: delivery.id, outcome: .transportFailed(status), now: 1)
+        s.finished(deliveryID: delivery.id, outcome: .requestFailed, now: 1)
         XCTAssertEqual(s.destination("retry", "4.3.0 mail transport unavailable")?.todoRecipients, 2)
         XCTAssertNil(s.destination("smtp", "example.com"))
     }
@@ -98,7 +97,7 @@ final class TransportAndRateTests: XCTestCase {
         XCTAssertEqual(s.nextConnection(now: 0), "smtp")
         XCTAssertNil(s.nextConnection(now: 0), "rate-locked")
         XCTAssertEqual(s.transportState("smtp")?.rateLocked, true)
-        XCTAssertEqual(s.connectionReady(transport: "smtp"), 3, "wait before sending")
+        XCTAssertEqual(s.connectionCompleted(transport: "smtp"), 3, "wait before sending")
         let delivery = try XCTUnwrap(try s.selectDelivery(transport: "smtp", now: 3, readMore: noMoreRecipients))
         XCTAssertNil(s.nextConnection(now: 3))
         s.finished(deliveryID: delivery.id, outcome: .delivered, now: 4)
