@@ -1,6 +1,7 @@
 // SchedulerTypes: the values that cross the scheduler's boundary — what the
 // loader hands in (resolved recipients in batches), what the scheduler hands
-// out (deliveries, follow-up events, log lines) and how a delivery ended.
+// out (deliveries, follow-up events, log lines); how a delivery ended comes
+// in as QmgrDelivery's DeliveryVerdict.
 // Guarantees: plain values, no references into the scheduler's state; a
 // Delivery is identified by its `id`, unique for the scheduler's lifetime.
 import MailQueue
