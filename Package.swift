@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
+        // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
+        .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
         // swift-log for plugins: a separate product, so plugins that do not want it do not link it.
         .library(name: "PluginAPILogging", targets: ["PluginAPILogging"]),
     ],
@@ -132,6 +134,33 @@ let package = Package(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],
             path: "Tests/MailQueueTests"),
+        // The queue manager's scheduler: pure logic (leaky bucket, concurrency
+        // feedback, destination status cache, preemptive job scheduler) with
+        // an injected clock; Glibc only, so it runs inside the qmgr plugin.
+        .target(name: "QmgrCore", dependencies: ["MailQueue", "PostfixConfig", "QmgrDelivery"],
+                path: "Sources/QmgrCore"),
+        .testTarget(
+            name: "QmgrCoreTests",
+            dependencies: ["QmgrCore", "QmgrDelivery", "MailQueue"],
+            path: "Tests/QmgrCoreTests"),
+        // The queue manager's delivery side: non-blocking delivery-agent and
+        // bounce/defer/trace conversations, stock's reaction to replies, message
+        // completion decisions and log lines (Glibc only).
+        .target(name: "QmgrDelivery", dependencies: ["MailQueue"], path: "Sources/QmgrDelivery"),
+        .testTarget(
+            name: "QmgrDeliveryTests",
+            dependencies: ["QmgrDelivery", "MailQueue", "TestSupport"],
+            path: "Tests/QmgrDeliveryTests"),
+        // The qmgr's queue side: scanning incoming/deferred (with a bounded
+        // index of deferred retry times), moving queue files, start-up
+        // recovery, and loading a message with its recipients resolved.
+        .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
+                          exclude: ["run"]),
+        .testTarget(
+            name: "QmgrQueueTests",
+            dependencies: ["QmgrQueue", "MailQueue", "TestSupport"],
+            path: "Tests/QmgrQueueTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],

@@ -122,40 +122,21 @@ public final class AttrConnection {
 
     /// Non-blocking connect bounded by `timeout`, then back to blocking mode.
     static func connect(_ path: String, peer: String, timeout: Double) throws(AttrError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw AttrError(peer: peer, problem: .connect(errno: ENAMETOOLONG))
+        let start: UnixStreamConnect.Start
+        do { start = try UnixStreamConnect.start(path) } catch {
+            throw AttrError(peer: peer, problem: .connect(errno: error.code))
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw AttrError(peer: peer, problem: .connect(errno: errno)) }
-        let r = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        if r != 0 {
-            let e = errno
-            guard e == EINPROGRESS || e == EAGAIN else {
-                Glibc.close(fd)
-                throw AttrError(peer: peer, problem: .connect(errno: e))
-            }
+        let fd: Int32
+        switch start {
+        case .connected(let c): fd = c
+        case .inProgress(let c):
+            fd = c
             var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let n = SystemError.retrying { poll(&p, 1, Int32(Swift.min(timeout * 1000, Double(Int32.max)))) }
-            guard n == 1 else {
+            let e = n == 1 ? UnixStreamConnect.pendingError(fd) : errno
+            guard n == 1, e == 0 else {
                 Glibc.close(fd)
-                throw AttrError(peer: peer, problem: n == 0 ? .timeout(while: "connecting") : .connect(errno: errno))
-            }
-            var soError: Int32 = 0
-            var len = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)
-            if soError != 0 {
-                Glibc.close(fd)
-                throw AttrError(peer: peer, problem: .connect(errno: soError))
+                throw AttrError(peer: peer, problem: n == 0 ? .timeout(while: "connecting") : .connect(errno: e))
             }
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
@@ -163,9 +144,9 @@ public final class AttrConnection {
     }
 }
 
-enum Clock {
+public enum Clock {
     /// Monotonic seconds.
-    static func now() -> Double {
+    public static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9

@@ -66,12 +66,22 @@ public struct Envelope: Equatable, Sendable {
     public internal(set) var verpDelimiters: ByteString?
     /// Recipients not yet read; starts at the SIZE record's count.
     public internal(set) var unreadRecipients = 0
+    /// `unreadRecipients` when the sender record was read: the nrcpt of
+    /// qmgr's "(queue active)" log line.
+    public internal(set) var unreadRecipientsAtSender = 0
     /// Where the next batch starts; nil when every recipient has been read.
     public internal(set) var refillOffset: Int?
     /// All non-recipient records have been examined.
     public internal(set) var seenAllNonRecipientRecords = false
 
     public init() {}
+
+    /// Forgets the recipients not read yet: no refill will follow (a queue
+    /// manager does this for a REDIRECT message, which goes to one address).
+    public mutating func abandonUnreadRecipients() {
+        refillOffset = nil
+        unreadRecipients = 0
+    }
 
     struct ClientAttributes: Equatable, Sendable {
         var name: ByteString?, address: ByteString?, port: ByteString?, protocolName: ByteString?, helo: ByteString?

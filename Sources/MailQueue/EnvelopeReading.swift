@@ -232,7 +232,10 @@ struct EnvelopePass {
         case .inspect: envelope.inspectTransport = text
         case .redirect: envelope.redirectAddress = text
         case .from:
-            if envelope.sender == nil { envelope.sender = text }
+            if envelope.sender == nil {
+                envelope.sender = text
+                envelope.unreadRecipientsAtSender = envelope.unreadRecipients
+            }
         case .dsnEnvelopeID: envelope.recordedEnvelopeID = text
         case .dsnRet:
             let n = Int(CNumbers.atoi(value))

@@ -4,14 +4,14 @@
 import Glibc
 #endif
 
-enum SystemError {
-    static func text(_ code: Int32) -> String {
+public enum SystemError {
+    public static func text(_ code: Int32) -> String {
         guard let s = strerror(code) else { return "errno \(code)" }
         return String(cString: s)
     }
 
     /// Runs `call` again while it fails with EINTR.
-    static func retrying<T: BinaryInteger>(_ call: () -> T) -> T {
+    public static func retrying<T: BinaryInteger>(_ call: () -> T) -> T {
         while true {
             let r = call()
             if r < 0 && errno == EINTR { continue }

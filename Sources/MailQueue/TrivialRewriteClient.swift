@@ -113,6 +113,12 @@ public final class TrivialRewriteClient {
         return result
     }
 
+    /// `rewrite` for an internal-form address (rewrite_clnt_internal): quoted
+    /// to the external form for the request, the result unquoted again.
+    public func rewriteInternal(_ address: ByteString, rule: String = "local") throws(AttrError) -> ByteString {
+        AddressQuoting.internal(try rewrite(AddressQuoting.external(address), rule: rule))
+    }
+
     private func cached(_ key: [ByteString]) -> Reply? {
         guard let c = cache, c.key == key, Clock.now() < c.expires else { return nil }
         return c.reply

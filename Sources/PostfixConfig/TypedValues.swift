@@ -7,17 +7,15 @@
 extension MainConfig {
     public func integer(_ name: String) throws -> Int {
         let text = try value(name)
-        guard let parsed = cStrtol(text), parsed.rest.isEmpty,
-              parsed.value >= Int(Int32.min), parsed.value <= Int(Int32.max) else {
+        guard let parsed = ValueSyntax.integer(text) else {
             throw ConfigError("bad numerical configuration: \(name) = \(text)")
         }
-        return parsed.value
+        return parsed
     }
 
     public func boolean(_ name: String) throws -> Bool {
         let text = try value(name)
-        if text.equalsIgnoringCase("yes") { return true }
-        if text.equalsIgnoringCase("no") { return false }
+        if let parsed = ValueSyntax.boolean(text) { return parsed }
         throw ConfigError("bad boolean configuration: \(name) = \(text)")
     }
 

@@ -118,6 +118,25 @@ final class AttrProtocolTests: XCTestCase {
         }
     }
 
+    func testUnixStreamConnectStartsWithoutBlocking() throws {
+        XCTAssertThrowsError(try UnixStreamConnect.start("/" + String(repeating: "x", count: 200))) {
+            XCTAssertEqual($0 as? SystemErrno, SystemErrno(ENAMETOOLONG))
+        }
+        XCTAssertThrowsError(try UnixStreamConnect.start("/nonexistent/private/smtp")) {
+            XCTAssertEqual("\($0)", "No such file or directory")
+        }
+        let peer = try ScriptedPeer { fd in ScriptedPeer.write(fd, [0]) }
+        defer { peer.stop() }
+        let fd: Int32
+        switch try UnixStreamConnect.start(peer.path) {
+        case .connected(let c), .inProgress(let c): fd = c
+        }
+        defer { close(fd) }
+        XCTAssertEqual(UnixStreamConnect.pendingError(fd), 0)
+        XCTAssertNotEqual(fcntl(fd, F_GETFL) & O_NONBLOCK, 0, "non-blocking")
+        XCTAssertNotEqual(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0, "close-on-exec")
+    }
+
     func testSilentPeerTimesOut() throws {
         let peer = try ScriptedPeer { fd in _ = fd; usleep(3_000_000) }
         defer { peer.stop() }
@@ -166,66 +185,5 @@ final class AttrProtocolTests: XCTestCase {
             do { try c.send(bytes: [UInt8](repeating: 0x41, count: 65536)) } catch { failed = error; break }
         }
         XCTAssertEqual(failed.map { "\($0)" }, "write to gone: Broken pipe")
-    }
-}
-
-/// A one-connection UNIX-domain server running `script` on the accepted
-/// descriptor in a thread, then closing it: a peer that misbehaves on purpose.
-final class ScriptedPeer: @unchecked Sendable {
-    let path: String
-    private let listener: Int32
-    private let done = DoneFlag()
-
-    /// Set once by the peer thread, awaited by the test.
-    final class DoneFlag: @unchecked Sendable {
-        private let condition = NSCondition()
-        private var isSet = false
-        func set() { condition.lock(); isSet = true; condition.broadcast(); condition.unlock() }
-        func wait() {
-            condition.lock()
-            let deadline = Date().addingTimeInterval(10)
-            while !isSet && condition.wait(until: deadline) {}
-            condition.unlock()
-        }
-    }
-
-    /// Listens on `path` (default: a new temporary name), mode 0666.
-    init(path: String? = nil, _ script: @escaping @Sendable (Int32) -> Void) throws {
-        self.path = path ?? NSTemporaryDirectory() + "mq-peer-\(getpid())-\(UUID().uuidString.prefix(8))"
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(self.path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
-        let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard r == 0, chmod(self.path, 0o666) == 0, listen(listener, 4) == 0 else {
-            throw HarnessError("cannot listen on \(self.path): \(errno)")
-        }
-        let fd = listener
-        let flag = done
-        Thread {
-            let conn = accept(fd, nil, nil)
-            if conn >= 0 {
-                script(conn)
-                Glibc.close(conn)
-            }
-            flag.set()
-        }.start()
-    }
-
-    @discardableResult
-    static func write(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
-    }
-
-    func waitDone() { done.wait() }
-
-    func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        waitDone()
-        Glibc.close(listener)
-        unlink(path)
     }
 }

@@ -13,23 +13,7 @@ import TestSupport
 final class TrivialRewriteClientTests: XCTestCase {
     /// One instance for the class, with relay, virtual, virtual alias and transport_maps destinations.
     static let shared = SharedStockInstance {
-        let stock = try StockQueueInstance(parameters: [
-            "relay_domains": "relay.example",
-            "virtual_mailbox_domains": "virtual.example",
-            "virtual_alias_domains": "alias.example",
-        ])
-        do {
-            let table = stock.etc + "/transport"
-            try "mapped.example smtp:[127.0.0.1]:2525\nerrored.example error:5.1.2 no such domain here\n"
-                .write(toFile: table, atomically: true, encoding: .utf8)
-            let r = try runCommand("/usr/sbin/postmap", ["-c", stock.etc, "hash:" + table])
-            guard r.status == 0 else { throw HarnessError("postmap failed: \(r.output)") }
-            try stock.reconfigure(["transport_maps": "hash:" + table])
-        } catch {
-            stock.destroy()
-            throw error
-        }
-        return stock
+        try StockQueueInstance.withRoutes(["virtual_mailbox_domains": "virtual.example"])
     }
 
     func makeStock() throws -> StockQueueInstance { try Self.shared.get() }
@@ -37,13 +21,6 @@ final class TrivialRewriteClientTests: XCTestCase {
     override class func tearDown() {
         shared.destroy()
         super.tearDown()
-    }
-
-    /// `postconf -xh name` of the instance.
-    func parameter(_ stock: StockQueueInstance, _ name: String) throws -> String {
-        let r = try runCommand("/usr/sbin/postconf", ["-c", stock.etc, "-xh", name])
-        guard r.status == 0 else { throw HarnessError("postconf -xh \(name): \(r.output)") }
-        return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// "transport:nexthop" split as trivial-rewrite splits a transport setting.
@@ -65,14 +42,14 @@ final class TrivialRewriteClientTests: XCTestCase {
             XCTAssertEqual(reply.recipient.description, address, address, line: line)
             XCTAssertTrue(reply.flags.isSuperset(of: flags), "\(address): \(reply.flags)", line: line)
         }
-        let myhostname = try parameter(stock, "myhostname")
-        try check("user@localhost", transportSetting: try parameter(stock, "local_transport"), domain: myhostname,
+        let myhostname = try stock.parameter("myhostname")
+        try check("user@localhost", transportSetting: try stock.parameter("local_transport"), domain: myhostname,
                   flags: .classLocal)
-        try check("user@relay.example", transportSetting: try parameter(stock, "relay_transport"), domain: "relay.example",
+        try check("user@relay.example", transportSetting: try stock.parameter("relay_transport"), domain: "relay.example",
                   flags: .classRelay)
-        try check("user@virtual.example", transportSetting: try parameter(stock, "virtual_transport"),
+        try check("user@virtual.example", transportSetting: try stock.parameter("virtual_transport"),
                   domain: "virtual.example", flags: .classVirtual)
-        try check("user@remote.example", transportSetting: try parameter(stock, "default_transport"),
+        try check("user@remote.example", transportSetting: try stock.parameter("default_transport"),
                   domain: "remote.example", flags: .classDefault)
         for domain in ["mapped.example", "errored.example"] {
             let r = try runCommand("/usr/sbin/postmap", ["-c", stock.etc, "-q", domain, "hash:" + stock.etc + "/transport"])
@@ -96,7 +73,7 @@ final class TrivialRewriteClientTests: XCTestCase {
     func testRewriteLocalPartWithMyorigin() throws {
         let stock = try makeStock()
         let client = TrivialRewriteClient(queueDirectory: stock.queue)
-        XCTAssertEqual(try client.rewrite("user").description, "user@" + (try parameter(stock, "myorigin")))
+        XCTAssertEqual(try client.rewrite("user").description, "user@" + (try stock.parameter("myorigin")))
         XCTAssertEqual(try client.rewrite("user@remote.example"), "user@remote.example")
         XCTAssertEqual(try client.rewrite(""), "")
     }

@@ -78,51 +78,102 @@ public struct CommandResult {
     public let timedOut: Bool
 }
 
-/// Runs a command to completion (bounded by `timeout`), stdin from /dev/null,
-/// stdout+stderr captured through a temporary file.
+/// Runs a command to completion (bounded by `timeout`), stdin from /dev/null
+/// (or the given text, through a pipe), stdout+stderr captured through a
+/// temporary file. Started with posix_spawn, not Foundation's Process: in
+/// swift-corelibs-foundation, Process.run reads past a heap buffer while it
+/// scans /proc/self/fd when the caller has a couple of thousand descriptors
+/// open (FloodTests does), which AddressSanitizer reports and which can
+/// otherwise corrupt the test process.
 @discardableResult
 public func runCommand(_ path: String, _ args: [String], env: [String: String]? = nil, stdin: String? = nil,
          timeout: TimeInterval = 60) throws -> CommandResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let env = env {
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-    }
     let outPath = NSTemporaryDirectory() + "hosttests-out-\(getpid())-\(UUID().uuidString)"
-    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     defer { unlink(outPath) }
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    defer { try? out.close() }
-    p.standardOutput = out
-    p.standardError = out
-    var inPipe: Pipe? = nil
+    var environment = ProcessInfo.processInfo.environment
+    for (k, v) in env ?? [:] { environment[k] = v }
+    var inputPipe: [Int32] = [-1, -1]
     if stdin != nil {
-        inPipe = Pipe()
-        p.standardInput = inPipe
+        guard pipe(&inputPipe) == 0 else { throw HarnessError("pipe: \(String(cString: strerror(errno)))") }
+        inputPipe.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+    }
+    let pid: pid_t
+    do {
+        defer { if inputPipe[0] >= 0 { close(inputPipe[0]) } }
+        pid = try spawn(path, args, environment: environment, stdinPipe: inputPipe[0], outputPath: outPath)
+    }
+    if let text = stdin {
+        writeAll(inputPipe[1], Array(text.utf8))
+        close(inputPipe[1])
+    }
+    let (status, timedOut) = waitForExit(pid, timeout: timeout)
+    let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    return CommandResult(status: timedOut ? -1 : status, output: text, timedOut: timedOut)
+}
+
+/// posix_spawn with stdin from `stdinPipe` (or /dev/null when it is -1),
+/// stdout and stderr into a new file at `outputPath`, default signal
+/// actions and an empty signal mask.
+private func spawn(_ path: String, _ args: [String], environment: [String: String],
+                   stdinPipe: Int32, outputPath: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    if stdinPipe >= 0 {
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe, 0)
     } else {
-        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     }
-    try p.run()
-    if let s = stdin, let ip = inPipe {
-        ip.fileHandleForWriting.write(s.data(using: .utf8)!)
-        try? ip.fileHandleForWriting.close()
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t(), everySignal = sigset_t()
+    sigemptyset(&noSignals)
+    sigfillset(&everySignal)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &everySignal)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv = ([path] + args).map { strdup($0) } + [nil]
+    let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+    guard rc == 0 else { throw HarnessError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    var done = 0
+    while done < bytes.count {
+        let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }   // the reader went away: what it did not read is lost, as with any pipe
+        done += n
     }
+}
+
+/// Waits for `pid`, killing it with SIGKILL once `timeout` has passed.
+/// Returns the exit status (the signal number when a signal ended it, as
+/// Foundation's terminationStatus did) and whether it timed out.
+private func waitForExit(_ pid: pid_t, timeout: TimeInterval) -> (Int32, Bool) {
     let deadline = Date().addingTimeInterval(timeout)
     var timedOut = false
-    while p.isRunning {
-        if Date() > deadline {
+    var status: Int32 = 0
+    while true {
+        let r = waitpid(pid, &status, timedOut ? 0 : WNOHANG)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { return (-1, timedOut) }
+        if !timedOut && Date() > deadline {
             timedOut = true
-            kill(p.processIdentifier, SIGKILL)
-            break
+            kill(pid, SIGKILL)
+            continue
         }
         usleep(10_000)
     }
-    p.waitUntilExit()
-    let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    return CommandResult(status: timedOut ? -1 : p.terminationStatus, output: text, timedOut: timedOut)
+    let signal = status & 0x7f
+    return (signal == 0 ? (status >> 8) & 0xff : signal, timedOut)
 }
 
 /// Polls `cond` every `interval` until it holds or `timeout` passes.
