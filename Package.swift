@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "QmgrQuery"],
             path: "Sources/Tools/postfix"),
         .executableTarget(
             name: "PostmultiTool",
@@ -139,6 +139,14 @@ let package = Package(
         // an injected clock; Glibc only, so it runs inside the qmgr plugin.
         .target(name: "QmgrCore", dependencies: ["MailQueue", "PostfixConfig", "QmgrDelivery"],
                 path: "Sources/QmgrCore"),
+        // The qmgr's query interface (issue 8 item 4): the JSON document of
+        // the scheduler's state, the root-only socket and the non-blocking
+        // server the plugin drives, and the reader postfix(1) uses (Glibc only).
+        .target(name: "QmgrQuery", dependencies: ["QmgrCore"], path: "Sources/QmgrQuery"),
+        .testTarget(
+            name: "QmgrQueryTests",
+            dependencies: ["QmgrQuery", "QmgrCore", "QmgrDelivery", "MailQueue"],
+            path: "Tests/QmgrQueryTests"),
         .testTarget(
             name: "QmgrCoreTests",
             dependencies: ["QmgrCore", "QmgrDelivery", "MailQueue"],
