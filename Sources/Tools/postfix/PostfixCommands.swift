@@ -38,6 +38,7 @@ struct PostfixCommands {
         case "reload": return reload()
         case "flush": return runProgram([settings.commandDirectory + "/postqueue", "-f"])
         case "status" where args == ["services"] || args == ["services-raw"]: return serviceStatus(raw: args[0] == "services-raw")
+        case "status" where args.first == "queues": return queueStatus(Array(args.dropFirst()))
         case "status": return status()
         case "check":
             guard check.fatalChecks(report: true) else { return 1 }
@@ -186,10 +187,38 @@ struct PostfixCommands {
             let report = try reader.read()
             print(raw ? report : ServiceStatus.table(report), terminator: "")
             return 0
-        } catch ServiceStatus.Failure.absent(let path) {
+        } catch SocketReport.Failure.absent(let path) {
             log.warn("the running master offers no per-service status (no \(path)): it is not the mailhost master")
         } catch {
             log.warn("cannot read the master's per-service status: \(error)")
+        }
+        return 1
+    }
+
+    /// Beyond stock: the mailhost qmgr plugin's queue report (QueueStatus),
+    /// as tables or, with -j/--json, as the JSON document.
+    func queueStatus(_ options: [String]) -> Int32 {
+        guard options.count <= 1, options.allSatisfy({ $0 == "-j" || $0 == "--json" }) else {
+            log.fatal(QueueStatus.usage)
+            return 1
+        }
+        guard master.isRunning() else {
+            log.info("the Postfix mail system is not running")
+            return 1
+        }
+        let reader = QueueStatus(queueDirectory: settings.queueDirectory)
+        do {
+            let bytes = try reader.read()
+            if options.isEmpty {
+                print(try reader.table(bytes), terminator: "")
+            } else {
+                print(String(decoding: bytes, as: UTF8.self))
+            }
+            return 0
+        } catch SocketReport.Failure.absent(let path) {
+            log.warn("no query interface at \(path): is the mailhost qmgr plugin running?")
+        } catch {
+            log.warn("cannot read the queue manager's report: \(error)")
         }
         return 1
     }
