@@ -78,7 +78,7 @@ extension JSONValue {
 
     /// Integers without a fraction; others with at most three decimals
     /// (milliseconds for times); non-finite numbers, which JSON lacks, as null.
-    static func numberText(_ n: Double) -> String {
+    package static func numberText(_ n: Double) -> String {
         guard n.isFinite else { return "null" }
         let millis = (n * 1000).rounded()
         guard abs(millis) < 9e15 else { return String(n) }
@@ -205,14 +205,30 @@ private struct JSONParser {
         return .array(items)
     }
 
+    /// RFC 8259's grammar: -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?
     mutating func number() throws(JSONParseError) -> Double {
         let start = at
-        let allowed = Set("0123456789+-.eE".utf8)
-        while at < bytes.count, allowed.contains(bytes[at]) { at += 1 }
+        func isDigit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= UInt8(ascii: "0") && bytes[i] <= UInt8(ascii: "9") }
+        func digits() -> Bool {
+            let first = at
+            while isDigit(at) { at += 1 }
+            return at > first
+        }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "0") { at += 1 } else if !digits() { throw fail("unexpected character") }
+        if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
+            at += 1
+            guard digits() else { throw fail("digits expected after '.'") }
+        }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+            at += 1
+            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+            guard digits() else { throw fail("digits expected in the exponent") }
+        }
         let text = String(decoding: bytes[start..<at], as: UTF8.self)
-        guard !text.isEmpty, text.first != "+", let n = Double(text), n.isFinite else {
+        guard let n = Double(text), n.isFinite else {
             at = start
-            throw fail(text.isEmpty ? "unexpected character" : "bad number \(text)")
+            throw fail("number out of range: \(text)")
         }
         return n
     }
