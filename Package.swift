@@ -145,7 +145,7 @@ let package = Package(
         .target(name: "QmgrQuery", dependencies: ["QmgrCore"], path: "Sources/QmgrQuery"),
         .testTarget(
             name: "QmgrQueryTests",
-            dependencies: ["QmgrQuery", "QmgrCore", "QmgrDelivery", "MailQueue"],
+            dependencies: ["QmgrQuery", "QmgrCore", "QmgrDelivery", "MailQueue", "TestSupport"],
             path: "Tests/QmgrQueryTests"),
         .testTarget(
             name: "QmgrCoreTests",
