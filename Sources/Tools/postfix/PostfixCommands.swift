@@ -178,21 +178,12 @@ struct PostfixCommands {
 
     /// Beyond stock: the running master's per-service report (ServiceStatus).
     func serviceStatus(raw: Bool) -> Int32 {
-        guard master.isRunning() else {
-            log.info("the Postfix mail system is not running")
-            return 1
-        }
         let reader = ServiceStatus(queueDirectory: settings.queueDirectory)
-        do {
+        return printReport(absent: { "the running master offers no per-service status (no \($0)): it is not the mailhost master" },
+                           failed: "cannot read the master's per-service status") {
             let report = try reader.read()
-            print(raw ? report : ServiceStatus.table(report), terminator: "")
-            return 0
-        } catch SocketReport.Failure.absent(let path) {
-            log.warn("the running master offers no per-service status (no \(path)): it is not the mailhost master")
-        } catch {
-            log.warn("cannot read the master's per-service status: \(error)")
+            return raw ? report : ServiceStatus.table(report)
         }
-        return 1
     }
 
     /// Beyond stock: the mailhost qmgr plugin's queue report (QueueStatus),
@@ -202,23 +193,28 @@ struct PostfixCommands {
             log.fatal(QueueStatus.usage)
             return 1
         }
+        let reader = QueueStatus(queueDirectory: settings.queueDirectory)
+        return printReport(absent: { "no query interface at \($0): is the mailhost qmgr plugin running?" },
+                           failed: "cannot read the queue manager's report") {
+            let bytes = try reader.read()
+            return options.isEmpty ? try reader.table(bytes) : String(decoding: bytes, as: UTF8.self) + "\n"
+        }
+    }
+
+    /// A beyond-stock status report: needs a running master; a missing
+    /// socket (`absent`, given its path) or another failure is a warning and status 1.
+    private func printReport(absent: (String) -> String, failed: String, _ report: () throws -> String) -> Int32 {
         guard master.isRunning() else {
             log.info("the Postfix mail system is not running")
             return 1
         }
-        let reader = QueueStatus(queueDirectory: settings.queueDirectory)
         do {
-            let bytes = try reader.read()
-            if options.isEmpty {
-                print(try reader.table(bytes), terminator: "")
-            } else {
-                print(String(decoding: bytes, as: UTF8.self))
-            }
+            print(try report(), terminator: "")
             return 0
         } catch SocketReport.Failure.absent(let path) {
-            log.warn("no query interface at \(path): is the mailhost qmgr plugin running?")
+            log.warn(absent(path))
         } catch {
-            log.warn("cannot read the queue manager's report: \(error)")
+            log.warn("\(failed): \(error)")
         }
         return 1
     }
