@@ -105,7 +105,7 @@ let package = Package(
         .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "QmgrQuery"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "PluginLoading", "QmgrQuery"],
             path: "Sources/Tools/postfix"),
         .executableTarget(
             name: "PostmultiTool",

@@ -16,7 +16,7 @@ import Glibc
 
 /// A shared library opened read-only and found acceptable; the caller
 /// closes it once the library is loaded.
-struct CheckedPluginFile {
+package struct CheckedPluginFile {
     let fd: Int32
     /// The file's real path, for messages.
     let path: String
@@ -26,17 +26,17 @@ struct CheckedPluginFile {
     /// What the loader opens: this very file, through its descriptor.
     var loadPath: String { "/proc/self/fd/\(fd)" }
 
-    func close() { _ = Glibc.close(fd) }
+    package func close() { _ = Glibc.close(fd) }
 }
 
-enum PluginFileCheck {
-    enum Outcome {
+package enum PluginFileCheck {
+    package enum Outcome {
         case checked(CheckedPluginFile)
         case refused([String])
     }
 
     /// Opens the shared library that `path` (a .so, or a .la naming one) loads.
-    static func open(_ path: String) -> Outcome {
+    package static func open(_ path: String) -> Outcome {
         let module = moduleName(path)
         let opened = openChecked(path)
         guard path.hasSuffix(".la"), case .file(let fd, let real) = opened else {

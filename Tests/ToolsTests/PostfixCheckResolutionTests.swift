@@ -1,7 +1,8 @@
 // `postfix check`, beyond stock: one line per master.cf service saying
 // whether its command is a plugin ($plugin_directory/<command>.so or .la) or
 // an executable ($daemon_directory/<command>), and warnings when a plugin
-// file or its directory is not root-owned or is group/world writable. The
+// file or its directory is not root-owned or is group/world writable, in the
+// master's words ("plugin X refused: ..."), from the master's own check. The
 // plugin is the real echo plugin built with this package, installed as
 // $daemon_directory/echo.so. Stock's own check lines are unchanged (compared
 // with stock postfix on the same instance, our extra lines removed).
@@ -51,13 +52,13 @@ final class PostfixCheckResolutionTests: XCTestCase {
         (status, lines) = try check(Tools.postfix)
         XCTAssertEqual(status, 0)
         let prefix = "postfix/postfix-script: warning: \(masterCf): line "
-        XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) && $0.hasSuffix("service 127.0.0.1:\(port)/inet: command echo: plugin \(libexec)/echo.so is not owned by root") }, lines.joined(separator: "\n"))
-        XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) && $0.hasSuffix("command echo: plugin \(libexec)/echo.so is group or world writable") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) && $0.hasSuffix("service 127.0.0.1:\(port)/inet: command echo: plugin \(libexec)/echo.so refused: \(libexec)/echo.so is not owned by root") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasPrefix(prefix) && $0.hasSuffix("command echo: plugin \(libexec)/echo.so refused: \(libexec)/echo.so is group or world writable") }, lines.joined(separator: "\n"))
         chown(libexec + "/echo.so", 0, 0); chmod(libexec + "/echo.so", 0o755)
         chmod(libexec, 0o777)
         defer { chmod(libexec, 0o755) }
         (status, lines) = try check(Tools.postfix)
-        XCTAssertTrue(lines.contains { $0.hasSuffix("command echo: plugin directory \(libexec) is group or world writable") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasSuffix("command echo: plugin \(libexec)/echo.so refused: \(libexec) is group or world writable") }, lines.joined(separator: "\n"))
         XCTAssertFalse(lines.contains { $0.hasSuffix("echo.so is group or world writable") })
     }
 }

@@ -100,9 +100,9 @@ struct IntegrityCheck {
         let daemonDir = settings.daemonDirectory
         let pluginDir = (try? settings.value("plugin_directory")) ?? daemonDir
         for entry in master.entries {
-            let resolved = CommandResolution.resolve(entry.command, pluginDirectory: pluginDir, daemonDirectory: daemonDir)
+            let resolved = CommandCheck(command: entry.command, pluginDirectory: pluginDir, daemonDirectory: daemonDir)
             let service = "service \(entry.name)/\(entry.type.rawValue): command \(entry.command)"
-            if report { log.info("\(service): \(resolved.kind) \(resolved.path)") }
+            if report { log.info("\(service): \(resolved.kind) \(resolved.program.path)") }
             for problem in resolved.problems() { log.warn("\(master.path): line \(entry.line): \(service): \(problem)") }
         }
     }
