@@ -2,7 +2,9 @@
 // host, so the SDK is tested against the master's own host function table
 // instead of a stand-in (Tests/PluginHostTests/SDKHostTests.swift).
 //
-// A trigger-model service. At INIT it appends to the file named by
+// A trigger-model service. At PRE_INIT (as root, before the privilege drop)
+// it appends "pre_init euid=N" to $probe_report.pre; at INIT it appends to
+// the file named by
 // $probe_report one "name=value" line per observation: typed parameters
 // (main.cf, -o overrides, $name expansion, Postfix and plugin defaults), the
 // service name and type, and the master.cf arguments. Each trigger appends
@@ -36,6 +38,12 @@ final class ProbeService: TriggerServer {
     private let report: String
     private var hookCalls = 0
     private var pair: [Int32] = [-1, -1]
+
+    static func preInit(host: ServiceHost) throws {
+        let report = host.string("probe_report", default: "")
+        guard report.hasPrefix("/") else { return }
+        Self.record(["pre_init euid=\(geteuid())"], to: report + ".pre")
+    }
 
     init(host: ServiceHost) throws {
         report = host.string("probe_report", default: "")
@@ -164,6 +172,10 @@ final class ProbeService: TriggerServer {
 
     /// Appends lines to the report in one write (O_APPEND).
     private func record(_ lines: [String]) {
+        Self.record(lines, to: report)
+    }
+
+    private static func record(_ lines: [String], to report: String) {
         let fd = open(report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         defer { close(fd) }

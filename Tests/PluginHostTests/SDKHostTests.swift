@@ -95,6 +95,8 @@ final class SDKHostTests: PluginTestCase {
 
         try trigger(inst, "probe1", "one")
         let unix = report(inst.dir + "/probe1.report", containing: "trigger " + Self.hex("one"))
+        // PRE_INIT ran before INIT, as root (the worker runs as mail_owner after).
+        XCTAssertEqual(try String(contentsOfFile: inst.dir + "/probe1.report.pre", encoding: .utf8), "pre_init euid=0\n")
         XCTAssertEqual(unix, Self.observations(string: "hello", override: "from-master.cf",
                                                expanded: "base-postfix:probe1:probe", dollar: "$literal",
                                                int: 42, bool: true, time: 10800, name: "probe1", type: "unix",

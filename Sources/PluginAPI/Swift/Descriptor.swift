@@ -39,7 +39,8 @@ public enum PluginExport {
 
     /// {id, function} pairs for the model, ended by {0, NULL}; permanent.
     static func callbackTable(for model: ServerModel) -> UnsafePointer<mh_function> {
-        var entries: [(Int, mh_fn)] = [(MH_PLUGIN_INIT, unsafeBitCast(Thunks.initialize, to: mh_fn.self))]
+        var entries: [(Int, mh_fn)] = [(MH_PLUGIN_PRE_INIT, unsafeBitCast(Thunks.preInit, to: mh_fn.self)),
+                                       (MH_PLUGIN_INIT, unsafeBitCast(Thunks.initialize, to: mh_fn.self))]
         switch model {
         case .single, .multi: entries.append((MH_PLUGIN_SERVE, unsafeBitCast(Thunks.serve, to: mh_fn.self)))
         case .trigger: entries.append((MH_PLUGIN_TRIGGER, unsafeBitCast(Thunks.trigger, to: mh_fn.self)))

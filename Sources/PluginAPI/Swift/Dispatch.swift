@@ -9,6 +9,7 @@ import MailhostPluginABI
 struct Dispatch {
     let name: String
     let model: ServerModel
+    let preInit: (ServiceHost) throws -> Void
     let make: (ServiceHost) throws -> any MailService
     let serve: ((any MailService, Client, ServiceHost) throws -> Int32)?
     let trigger: ((any MailService, [UInt8], ServiceHost) throws -> Void)?
@@ -17,6 +18,7 @@ struct Dispatch {
     init<S: MailService>(_ type: S.Type) {
         name = S.name
         model = S.model
+        preInit = { try S.preInit(host: $0) }
         make = { try S(host: $0) }
         serve = Dispatch.serveClosure(type)
         trigger = Dispatch.triggerClosure(type)

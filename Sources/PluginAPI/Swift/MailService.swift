@@ -17,6 +17,12 @@ public protocol MailService: AnyObject {
     /// The model; set by the model protocols below, not by plugins.
     static var model: ServerModel { get }
 
+    /// PRE_INIT: called in the service process as root, before the chroot
+    /// and the privilege drop, for what only root may do (e.g. create a
+    /// root-only socket). The instance does not exist yet; keep what INIT
+    /// needs in static storage. Throwing makes the process exit.
+    static func preInit(host: ServiceHost) throws
+
     /// INIT: called in the service process after the privilege drop and
     /// chroot, before the first client. Throwing makes the process exit.
     init(host: ServiceHost) throws
@@ -28,6 +34,7 @@ public protocol MailService: AnyObject {
 extension MailService {
     public static var version: String { "0" }
     public static var requiredCapabilities: Capabilities { [.parameters, .logging] }
+    public static func preInit(host: ServiceHost) throws {}
     public func preExit(host: ServiceHost) {}
 }
 

@@ -16,6 +16,19 @@ enum Thunks {
         }
     }
 
+    /// PRE_INIT: the type's static hook; `state` is left for INIT.
+    static let preInit: mh_init_fn = { handle, functions, _ in
+        let host = ServiceHost(handle: handle, table: HostTable(functions))
+        guard let dispatch = Dispatch.current else {
+            host.error("plugin: PRE_INIT without a registered service type")
+            return -1
+        }
+        return guarded(host, "pre_init") {
+            try dispatch.preInit(host)
+            return 0
+        }
+    }
+
     static let initialize: mh_init_fn = { handle, functions, state in
         let table = HostTable(functions)
         let host = ServiceHost(handle: handle, table: table)
