@@ -154,33 +154,8 @@ final class SystemdNotifyTests: InstanceTestCase {
     /// Starts DIR/libexec/master -c DIR/etc as systemd does: in the
     /// foreground, a session leader, with `environment` added.
     private func startForeground(_ inst: PrivateInstance, environment: [String: String]) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] {
-            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), everySignal = sigset_t()
-        sigemptyset(&noSignals)
-        sigfillset(&everySignal)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &everySignal)
-        let setSession: Int32 = 0x80   // POSIX_SPAWN_SETSID (glibc 2.26)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setSession))
-        var env = ProcessInfo.processInfo.environment
-        env["MAIL_CONFIG"] = nil
-        for (name, value) in environment { env[name] = value }
-        let path = inst.libexec + "/master"
-        let words: [String] = [path, "-c", inst.etc]
-        let argv = words.map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
+        let pid = try startCommand(inst.libexec + "/master", ["-c", inst.etc],
+                                   env: environment.merging(["MAIL_CONFIG": ""]) { mine, _ in mine }, newSession: true)
         foregroundMasters.append(pid)
         return pid
     }
@@ -200,17 +175,7 @@ final class SystemdNotifyTests: InstanceTestCase {
     }
 
     private func statusReport(_ inst: PrivateInstance) throws -> [String] {
-        let path = inst.queue + "/pid/master.status"
-        guard let fd = UnixSocket.connect(path) else { throw HarnessError("connect \(path): \(errno)") }
-        defer { close(fd) }
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            data += buffer[0..<n]
-        }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        try UnixSocket.readLines(inst.queue + "/pid/master.status")
     }
 
     private static func monotonicMicroseconds() -> UInt64 {
