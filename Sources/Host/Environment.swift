@@ -5,6 +5,12 @@
 // name=value entries forced), then POSTLOG_SERVICE/POSTLOG_HOSTNAME are set
 // when maillog_file is in use and removed otherwise. Children additionally
 // get GENERATION at spawn time.
+// Beyond stock: systemd's NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID are
+// removed even when import_environment names them. They are the master's
+// (read once at start-up, see SystemdNotify); no stock daemon reads them,
+// and a child program that did (a pipe(8) command, a plugin using
+// libsystemd) could tell systemd the service was ready, reloading or
+// stopping when it is not (with NotifyAccess=all), or be refused.
 
 import Glibc
 import CSystem
@@ -22,6 +28,7 @@ enum MasterEnvironment {
             setenv("POSTLOG_SERVICE", settings.postlogSocketPath, 1)
             setenv("POSTLOG_HOSTNAME", settings.myHostname, 1)
         }
+        SystemdEnvironment.variables.forEach { unsetenv($0) }
     }
 
     /// The current environment as NAME=value strings.

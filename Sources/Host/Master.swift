@@ -30,6 +30,9 @@ final class Master {
     /// Told of each reaped child that is not a service process (a plugin
     /// validator, see PluginValidator).
     var otherChildReaped: (pid_t) -> Void = { _ in }
+    /// Told whenever a service's processes or throttling may have changed
+    /// (see summary()); it must be cheap: it runs on every status update.
+    var stateChanged: () -> Void = {}
 
     init(loop: EventLoop, configuration: Configuration, flags: ChildFlags, initMode: Bool) {
         self.loop = loop
@@ -131,6 +134,7 @@ final class Master {
         Listeners.closeAll(service.listenFDs)
         services.removeValue(forKey: service.entry.key)
         serviceOrder.removeAll { $0 == service.entry.key }
+        stateChanged()
     }
 
     /// A new channel: children holding the old one see EOF and retire.
@@ -166,6 +170,7 @@ final class Master {
     // MARK: listening and spawning
 
     func updateListening(_ service: Service) {
+        stateChanged()
         if !service.shouldListen && !service.throttled && !service.removed
             && service.availableProcesses == 0 && service.stressEligible {
             warnProcessLimit(service)
@@ -257,6 +262,7 @@ final class Master {
     private func throttle(_ service: Service) {
         guard !service.throttled else { return }
         service.throttled = true
+        stateChanged()
         setListening(service, false)
         // unowned throughout: a weak reference would give Master and Service
         // side tables and slow every retain/release; removal cancels timers.
@@ -382,6 +388,19 @@ final class Master {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Counts for a one-line summary (systemd's STATUS=): services,
+    /// processes, busy processes, and the labels of throttled services.
+    func summary() -> MasterSummary {
+        var result = MasterSummary(services: serviceOrder.count)
+        for key in serviceOrder {
+            guard let service = services[key] else { continue }
+            result.processes += service.totalProcesses
+            result.busy += service.totalProcesses - service.availableProcesses
+            if service.throttled { result.throttled.append(service.label) }
+        }
+        return result
+    }
+
     // MARK: reload and termination
 
     /// Replaces the running configuration with an already validated one.
@@ -420,6 +439,19 @@ private extension String {
     /// Report values must not contain the field separator.
     func replacingSpaces() -> String {
         String(map { $0 == " " || $0 == "\n" ? "_" : $0 })
+    }
+}
+
+struct MasterSummary: Equatable {
+    var services: Int
+    var processes = 0
+    var busy = 0
+    var throttled: [String] = []
+
+    /// E.g. "14 services, 3 processes (1 busy), throttled: smtp(private/smtp)".
+    var text: String {
+        "\(services) services, \(processes) processes (\(busy) busy), throttled: "
+            + (throttled.isEmpty ? "none" : throttled.joined(separator: " "))
     }
 }
 

@@ -1,7 +1,8 @@
 // main.swift - master(8): start-up sequence, signals and the event loop.
 //
-// Start-up: umask 077, logging, privilege and option checks, optional wait
-// monitor, detaching, descriptor reservation, main.cf (all that -t reads, as
+// Start-up: umask 077, logging, privilege and option checks, systemd's
+// variables (read before import_environment replaces the environment),
+// optional wait monitor, detaching, descriptor reservation, main.cf (all that -t reads, as
 // stock) and master.cf, open-file limit, environment, lock files, services,
 // then the event loop. (Stock reads master.cf after taking its locks; ours
 // validates both files before anything runs.)
@@ -12,6 +13,9 @@
 // the new one being applied when every validator has answered or timed out.
 // A SIGHUP during that wait is remembered: one more reload follows as soon
 // as the pending one is applied, however many SIGHUPs arrived.
+// Under systemd (NOTIFY_SOCKET, see SystemdNotify) READY=1 follows start-up,
+// RELOADING=1 each reload until its configuration runs or is refused, then
+// READY=1 again, and STOPPING=1 precedes termination.
 
 import Glibc
 import CSystem
@@ -39,6 +43,7 @@ if let directory = options.configDirectory { setenv("MAIL_CONFIG", directory, 1)
 let debugMode = options.debugger || getenv("MAIL_DEBUG") != nil
 let verbose = options.verbosity > 0 || getenv("MAIL_VERBOSE") != nil
 
+let systemdEnvironment = options.testOnly ? nil : SystemdEnvironment.read(startPid: getpid())
 let monitorFD: Int32? = options.waitForInit ? InitMonitor.detach() : nil
 if !options.foreground { redirectStandardDescriptors(keepStdout: options.keepStdout || options.initMode) }
 if !options.initMode && !options.debugger && !options.foreground && getsid(0) != getpid() && setsid() < 0 {
@@ -80,16 +85,21 @@ master.startAll(configuration)
 var pendingValidation: ValidationBatch?
 var reloadAgain = false
 master.otherChildReaped = { pendingValidation?.childReaped($0) }
+let systemd = systemdEnvironment.map { SystemdNotify($0, loop: loop, summary: master.summary) }
+if let systemd { master.stateChanged = systemd.stateChanged }
 _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reload: reload,
     reap: { master.reapChildren() },
     terminate: { terminate($0) }))
 let controlSocket = ControlSocket(loop: loop) { master.statusReport(configDirectory: configDirectory) }
 MasterLog.info("daemon started -- version \(configuration.settings.version), configuration \(configDirectory)")
+// MAINPID= reaches systemd before the -w process it replaces exits.
+systemd?.started(forked: monitorFD != nil)
 if let monitorFD { InitMonitor.signalReady(monitorFD) }
 if let seconds = options.exitAfter {
     loop.after(Double(seconds)) {
         MasterLog.info("master exit time has arrived")
+        systemd?.stopping("master exit time has arrived")
         pendingValidation?.cancel()
         exit(0)
     }
@@ -184,6 +194,7 @@ func reload() {
         return
     }
     MasterLog.info("reload -- version \(configuration.settings.version), configuration \(configDirectory)")
+    systemd?.reloading()
     var next: Configuration
     do {
         next = try Configuration.load(configDirectory: configDirectory, frozen: configuration.frozen)
@@ -191,6 +202,7 @@ func reload() {
         logConfigWarnings(error)
         MasterLog.error("\(error)")
         MasterLog.error("reload failed: keeping the running configuration")
+        systemd?.reloadFailed("\(error)")
         return
     }
     let plugins = next.pluginPaths
@@ -210,11 +222,14 @@ func applyReload(_ next: Configuration) {
     applyLogging(next.settings)
     if reloadAgain {
         reloadAgain = false
-        reload()
+        reload()   // tells systemd when it is done
+    } else {
+        systemd?.reloaded()
     }
 }
 
 func terminate(_ signo: Int32) -> Never {
+    systemd?.stopping("terminating on signal \(signo)")
     if options.initMode { _exit(0) }
     _ = cs_signal_ignore(SIGTERM)
     MasterLog.bypassPostlog()

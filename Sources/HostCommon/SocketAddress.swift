@@ -1,7 +1,9 @@
 // SocketAddress.swift - sockaddr values built from Swift strings.
 //
 // Guarantees: a UNIX path longer than sun_path is reported, never truncated
-// silently; inet addresses are built from numeric strings only (names were
+// silently; a name in the abstract namespace ('@' then the name, as
+// NOTIFY_SOCKET spells it) has exactly its own length, with no trailing NUL
+// bytes that would become part of it; inet addresses are built from numeric strings only (names were
 // resolved by the configuration library).
 
 import Glibc
@@ -9,22 +11,40 @@ import PostfixConfig
 
 package struct UnixAddress {
     private var storage = sockaddr_un()
+    private var length = socklen_t(MemoryLayout<sockaddr_un>.size)
     package let fits: Bool
 
     package init(path: String) {
+        self.init(bytes: Array(path.utf8), room: 1)
+    }
+
+    /// A path, or with a leading '@' a name in the abstract namespace.
+    package init(pathOrAbstractName name: String) {
+        guard name.hasPrefix("@") else {
+            self.init(path: name)
+            return
+        }
+        let bytes = [0] + Array(name.utf8.dropFirst())
+        self.init(bytes: bytes, room: 0)
+        length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + min(bytes.count, capacity))
+    }
+
+    private var capacity: Int { MemoryLayout.size(ofValue: storage.sun_path) }
+
+    /// `room`: bytes sun_path must keep free after the name (a path's NUL).
+    private init(bytes: [UInt8], room: Int) {
         storage.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: storage.sun_path)
-        fits = bytes.count < capacity
+        fits = bytes.count + room <= capacity
         withUnsafeMutableBytes(of: &storage.sun_path) { raw in
-            for (index, byte) in bytes.prefix(capacity - 1).enumerated() {
+            for (index, byte) in bytes.prefix(capacity - room).enumerated() {
                 raw[index] = byte
             }
         }
     }
 
     package mutating func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-        let length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let length = self.length
         return withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
         }

@@ -13,18 +13,7 @@ final class StatusSocketTests: InstanceTestCase {
     }
 
     private func report(_ path: String) throws -> [String] {
-        guard let fd = UnixSocket.connect(path) else {
-            throw HarnessError("connect \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            data += buffer[0..<n]
-        }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        try UnixSocket.readLines(path)
     }
 
     private func fields(_ line: String) -> [String: String] {

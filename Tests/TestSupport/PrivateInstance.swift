@@ -111,11 +111,21 @@ public func runCommand(_ path: String, _ args: [String], env: [String: String]? 
     return CommandResult(status: timedOut ? -1 : status, output: text, timedOut: timedOut)
 }
 
+/// Starts a command that the caller waits for (waitpid) or stops itself,
+/// stdin and output on /dev/null, this process's environment with `env`
+/// added; `newSession`: in a session of its own, as systemd starts a service.
+public func startCommand(_ path: String, _ args: [String], env: [String: String] = [:],
+                         newSession: Bool = false) throws -> pid_t {
+    let environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+    return try spawn(path, args, environment: environment, stdinPipe: -1, outputPath: "/dev/null",
+                     newSession: newSession)
+}
+
 /// posix_spawn with stdin from `stdinPipe` (or /dev/null when it is -1),
 /// stdout and stderr into a new file at `outputPath`, default signal
 /// actions and an empty signal mask.
 private func spawn(_ path: String, _ args: [String], environment: [String: String],
-                   stdinPipe: Int32, outputPath: String) throws -> pid_t {
+                   stdinPipe: Int32, outputPath: String, newSession: Bool = false) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -134,7 +144,8 @@ private func spawn(_ path: String, _ args: [String], environment: [String: Strin
     sigfillset(&everySignal)
     posix_spawnattr_setsigmask(&attributes, &noSignals)
     posix_spawnattr_setsigdefault(&attributes, &everySignal)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let setSession: Int32 = newSession ? 0x80 : 0   // POSIX_SPAWN_SETSID (glibc 2.26)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setSession))
     let argv = ([path] + args).map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
@@ -361,6 +372,23 @@ public enum Net {
 // MARK: - /proc
 
 public enum UnixSocket {
+    /// Connects to a unix-domain stream socket and returns the lines it
+    /// sends before closing (e.g. the master's pid/master.status report).
+    public static func readLines(_ path: String) throws -> [String] {
+        guard let fd = connect(path) else {
+            throw HarnessError("connect \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
     /// Connects to a unix-domain stream socket; nil on failure.
     public static func connect(_ path: String) -> Int32? {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
