@@ -97,20 +97,25 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // postconf(1) subset: main.cf/master.cf queries and layout-preserving edits.
         .target(name: "PostconfKit", dependencies: ["PostfixConfig"], path: "Sources/PostconfKit"),
+        // Release tools carry their Swift runtime, like the master: installed
+        // (make install, contrib/make-deb) they must run without the toolchain.
         .executableTarget(
             name: "PostconfTool",
             dependencies: ["PostconfKit"],
-            path: "Sources/Tools/postconf"),
+            path: "Sources/Tools/postconf",
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Shared by postfix(1) and postmulti(1): processes, logging, instance settings.
         .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
             dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "PluginLoading", "QmgrQuery"],
-            path: "Sources/Tools/postfix"),
+            path: "Sources/Tools/postfix",
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .executableTarget(
             name: "PostmultiTool",
             dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem"],
-            path: "Sources/Tools/postmulti"),
+            path: "Sources/Tools/postmulti",
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
             name: "PostfixConfigTests",
             dependencies: ["PostfixConfig"],
