@@ -1,9 +1,10 @@
-# restart_running_postfix WHAT: make-deb puts this function where a maintainer
-# script says #MAILHOST_RESTART#. When the default Postfix instance is running
-# (postfix status), restart Postfix through invoke-rc.d, which honours
-# policy-rc.d and uses systemd when it runs (--disclose-deny: a denial is a
-# failure, not a silent success); when that is not possible or denied, say so and how to do it, without failing the package operation:
-# the files are in place and the next start runs WHAT.
+# restart_running_postfix WHAT: contrib/make-deb puts this function into the
+# maintainer scripts, at their placeholder line. When the default Postfix
+# instance is running (postfix status), restart Postfix through invoke-rc.d,
+# which honours policy-rc.d and uses systemd when it runs (--disclose-deny:
+# a denial is a failure, not a silent success). When that is not possible or
+# denied, say so and how, without failing the package operation: the files
+# are in place and the next start runs WHAT.
 restart_running_postfix() {
     postfix status >/dev/null 2>&1 || return 0
     if command -v invoke-rc.d >/dev/null 2>&1 && invoke-rc.d --disclose-deny postfix restart; then
