@@ -38,16 +38,33 @@ final class DebianPackageTests: XCTestCase {
         }
     }
 
-    /// Builds the package into `dir`; its path.
-    func makeDeb(into dir: String) throws -> String {
+    /// The package, built once for the class (make-deb compresses some 100 MB
+    /// of debug products for half a minute), in a directory removed at class tearDown.
+    nonisolated(unsafe) static var builtDeb: String?
+
+    /// The package's path, building it on first use.
+    func deb() throws -> String {
+        if let deb = Self.builtDeb { return deb }
+        let dir = try scratchDir("deb-build")
         let build = Self.buildDir
         let r = try runTool(Tools.packageRoot + "/contrib/make-deb",
                             ["-b", build.path, "-o", dir, "-V", "0.0~test"] + (build.isTestBuild ? ["-T"] : []),
                             timeout: 300)
         guard r.status == 0 else { throw ToolError("make-deb failed (\(r.status)): \(r.stderr)") }
         let deb = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard FileManager.default.fileExists(atPath: deb) else { throw ToolError("make-deb printed '\(deb)', no such file") }
+        guard deb.hasPrefix(dir + "/"), FileManager.default.fileExists(atPath: deb) else {
+            throw ToolError("make-deb printed '\(deb)', not a file in \(dir)")
+        }
+        Self.builtDeb = deb
         return deb
+    }
+
+    override class func tearDown() {
+        if let deb = builtDeb {
+            try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: deb).deletingLastPathComponent().path)
+        }
+        builtDeb = nil
+        super.tearDown()
     }
 
     /// The plugins Package.swift declares (its .library(..., type: .dynamic) products).
@@ -64,7 +81,7 @@ final class DebianPackageTests: XCTestCase {
         try requirePrerequisites()
         let dir = try scratchDir("deb-contents")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let deb = try makeDeb(into: dir)
+        let deb = try deb()
 
         let contents = try runTool("/usr/bin/dpkg-deb", ["-c", deb])
         let files = contents.stdout.split(separator: "\n").filter { $0.hasPrefix("-") }.map { line -> String in
@@ -127,11 +144,65 @@ final class DebianPackageTests: XCTestCase {
             + "mailhost tools: \(FileManager.default.fileExists(atPath: "/usr/lib/mailhost/bin"))"
     }
 
+    /// What Tests/debian/switch-over must record, in its order: (fact, value, why).
+    /// `stock` is the stock master's md5 from dpkg's postfix.md5sums.
+    static func expectedFacts(stock: String) -> [(String, String, String)] {
+        let diversion = Self.diversion
+        return [
+            ("stock.md5", stock, "the stock master is the package's"),
+            ("stock.running", "stock", "stock Postfix starts"),
+            ("delivered.stock", "yes", "mail flows with stock"),
+            ("spawn.stock", "switch-over-spawn", "the stock spawn daemon answers"),
+            ("install.rc", "0", "dpkg -i"),
+            ("install.status", "install ok installed", "dpkg -i"),
+            ("install.diversion", diversion, "preinst diverts the stock master"),
+            ("install.master", "ours", "/usr/lib/postfix/sbin/master is ours"),
+            ("install.diverted.md5", stock, "the stock master is kept as master.postfix"),
+            ("install.running", "ours", "postinst restarted the running Postfix with our master"),
+            ("delivered.installed", "yes", "mail flows with our master"),
+            ("spawn.installed", "switch-over-spawn", "the spawn plugin answers"),
+            ("tools.status", "0", "/usr/lib/mailhost/bin/postfix status"),
+            ("tools.path", "/usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postmulti", "stock tools still come first"),
+            ("reload.rc", "0", "postfix reload"),
+            ("reload.same_pid", "yes", "reload keeps the master"),
+            ("reload.running", "ours", "after reload"),
+            ("delivered.reloaded", "yes", "mail flows after reload"),
+            ("installed.stop", "0", "postfix stop of our master"),
+            ("installed.stopped", "none", "postfix stop ends our master"),
+            ("installed.start", "0", "postfix start"),
+            ("installed.running", "ours", "postfix start runs our master"),
+            ("delivered.restarted", "yes", "mail flows after postfix start"),
+            ("reinstall.rc", "0", "dpkg -i again, restart denied by policy-rc.d: not an error"),
+            ("reinstall.notice", "1", "postinst says Postfix was not restarted"),
+            ("reinstall.same_pid", "yes", "policy-rc.d's denial is obeyed"),
+            ("reinstall.running", "ours", "still our master"),
+            ("reinstall.diversion", diversion, "one diversion, unchanged"),
+            ("remove.rc", "0", "dpkg -r"),
+            ("remove.status", "deinstall ok config-files", "dpkg -r"),
+            ("remove.diversion", "", "postrm removes the diversion"),
+            ("remove.md5", stock, "the stock master is back at its path"),
+            ("remove.diverted_left", "no", "no master.postfix left"),
+            ("remove.running", "stock", "postrm restarted the running Postfix with the stock master"),
+            ("delivered.removed", "yes", "mail flows with the stock master again"),
+            ("spawn.removed", "switch-over-spawn", "the stock spawn daemon answers again"),
+            ("removed.stop", "0", "postfix stop"),
+            ("purge.rc", "0", "dpkg -P"),
+            ("purge.status", "dpkg-query: no packages found matching mailhost", "purged"),
+            ("purge.diversion", "", "no diversion"),
+            ("purge.md5", stock, "the stock master"),
+            ("purge.leftovers", "", "no file of ours left"),
+            ("purged.start", "0", "postfix start after purge"),
+            ("purged.running", "stock", "the stock master runs"),
+            ("delivered.purged", "yes", "mail flows after purge"),
+            ("purged.stop", "0", "postfix stop"),
+        ]
+    }
+
     func testStockSystemSwitchesOverAndBack() throws {
         try requirePrerequisites()
         let dir = try scratchDir("deb-switch")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let deb = try makeDeb(into: dir)
+        let deb = try deb()
         let before = try machineState()
 
         let r = try runTool("/usr/bin/unshare", ["-m", "-n", "--propagation", "private", "/bin/bash",
@@ -155,63 +226,13 @@ final class DebianPackageTests: XCTestCase {
             XCTAssertEqual(facts[key], expected, "\(key): \(why)\n--- log\n\(log)\n--- maillog\n\(maillog)")
         }
         check("done", "yes", "the script ran to its end")
-
         let stock = facts["stock.md5sums"] ?? ""
         XCTAssertEqual(stock.count, 32, "postfix.md5sums names the stock master")
-        check("stock.md5", stock, "the stock master is the package's")
-        check("stock.running", "stock", "stock Postfix starts")
-        check("delivered.stock", "yes", "mail flows with stock")
-        check("spawn.stock", "switch-over-spawn", "the stock spawn daemon answers")
-
-        check("install.rc", "0", "dpkg -i")
-        check("install.status", "install ok installed", "dpkg -i")
-        check("install.diversion", Self.diversion, "preinst diverts the stock master")
-        check("install.master", "ours", "/usr/lib/postfix/sbin/master is ours")
-        check("install.diverted.md5", stock, "the stock master is kept as master.postfix")
-        check("install.running", "ours", "postinst restarted the running Postfix with our master")
-        check("delivered.installed", "yes", "mail flows with our master")
-        check("spawn.installed", "switch-over-spawn", "the spawn plugin answers")
-        check("tools.status", "0", "/usr/lib/mailhost/bin/postfix status")
-        check("tools.path", "/usr/sbin/postfix /usr/sbin/postconf /usr/sbin/postmulti", "stock tools still come first")
-
-        check("reload.rc", "0", "postfix reload")
-        check("reload.same_pid", "yes", "reload keeps the master")
-        check("reload.running", "ours", "after reload")
-        check("delivered.reloaded", "yes", "mail flows after reload")
-        check("installed.stop", "0", "postfix stop of our master")
-        check("installed.stopped", "none", "postfix stop ends our master")
-        check("installed.start", "0", "postfix start")
-        check("installed.running", "ours", "postfix start runs our master")
-        check("delivered.restarted", "yes", "mail flows after postfix start")
-
-        check("reinstall.rc", "0", "dpkg -i again, restart denied by policy-rc.d: not an error")
-        check("reinstall.notice", "1", "postinst says Postfix was not restarted")
-        check("reinstall.same_pid", "yes", "policy-rc.d's denial is obeyed")
-        check("reinstall.running", "ours", "still our master")
-        check("reinstall.diversion", Self.diversion, "one diversion, unchanged")
-
+        for (key, expected, why) in Self.expectedFacts(stock: stock) {
+            check(key, expected, why)
+        }
         let pluginLines = Int(facts["plugin.lines.installed"] ?? "") ?? 0
         XCTAssertGreaterThanOrEqual(pluginLines, 3, "our master resolved spawn to the plugin at start, reload and start\n\(maillog)")
         check("plugin.lines.end", String(pluginLines), "no plugin after the package is gone")
-
-        check("remove.rc", "0", "dpkg -r")
-        check("remove.status", "deinstall ok config-files", "dpkg -r")
-        check("remove.diversion", "", "postrm removes the diversion")
-        check("remove.md5", stock, "the stock master is back at its path")
-        check("remove.diverted_left", "no", "no master.postfix left")
-        check("remove.running", "stock", "postrm restarted the running Postfix with the stock master")
-        check("delivered.removed", "yes", "mail flows with the stock master again")
-        check("spawn.removed", "switch-over-spawn", "the stock spawn daemon answers again")
-        check("removed.stop", "0", "postfix stop")
-
-        check("purge.rc", "0", "dpkg -P")
-        check("purge.status", "dpkg-query: no packages found matching mailhost", "purged")
-        check("purge.diversion", "", "no diversion")
-        check("purge.md5", stock, "the stock master")
-        check("purge.leftovers", "", "no file of ours left")
-        check("purged.start", "0", "postfix start after purge")
-        check("purged.running", "stock", "the stock master runs")
-        check("delivered.purged", "yes", "mail flows after purge")
-        check("purged.stop", "0", "postfix stop")
     }
 }
