@@ -161,6 +161,10 @@ let package = Package(
         .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue"],
                 path: "Plugins/Qmgr",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        .testTarget(
+            name: "QmgrPluginTests",
+            dependencies: ["TestSupport"],
+            path: "Tests/QmgrPluginTests"),
         .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
                           exclude: ["run"]),
         .testTarget(
