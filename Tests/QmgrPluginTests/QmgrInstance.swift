@@ -45,13 +45,15 @@ class QmgrPluginTestCase: InstanceTestCase {
         return sink
     }
 
-    /// An instance with our master and our qmgr.so, `parameters` set in
-    /// main.cf, started; fails unless the qmgr line is Debian's and resolves
-    /// to the plugin.
-    func startQmgrInstance(relayPort: Int? = nil, parameters: [String] = []) throws -> PrivateInstance {
+    /// An instance with our master and our qmgr.so, `parameters` (and
+    /// those `prepare` returns after writing its files) set in main.cf,
+    /// started; fails unless the qmgr line is Debian's and resolves to the plugin.
+    func startQmgrInstance(relayPort: Int? = nil, parameters: [String] = [],
+                           prepare: (PrivateInstance) throws -> [String] = { _ in [] }) throws -> PrivateInstance {
         let inst = try makeInstance(relayPort: relayPort)
         try installQmgrPlugin(inst)
-        if !parameters.isEmpty { try postconf(inst, ["-e"] + parameters) }
+        let settings = parameters + (try prepare(inst))
+        if !settings.isEmpty { try postconf(inst, ["-e"] + settings) }
         let line = try postconf(inst, ["-M", "qmgr/unix"]).split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
         XCTAssertEqual(line, QmgrPluginEnv.debianQmgrLine, "master.cf's qmgr line must be Debian's")
         try inst.start()
