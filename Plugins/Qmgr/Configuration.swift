@@ -24,6 +24,8 @@ struct Configuration {
     let completionPolicy: CompletionPolicy
     let logLines: QmgrLogLines
     let verifyNegativeCache: Bool
+    /// in_flow_delay and default_process_limit: the flow tokens for cleanup.
+    let inflow: InflowControl
     /// LoadSettings without the per-transport recipient limit, which needs the scheduler.
     let myhostname: String
     let doubleBounceSender: String
@@ -46,6 +48,8 @@ struct Configuration {
             dontRemove = try reader.integer("dont_remove", default: 0) != 0
             ownerRequestSpecial = try reader.boolean("owner_request_special", default: true)
             verifyNegativeCache = try reader.boolean("address_verify_negative_cache", default: true)
+            inflow = InflowControl(enabled: try reader.seconds("in_flow_delay", default: 1, maximum: 10) > 0,
+                                   processLimit: try reader.integer("default_process_limit", default: 100, minimum: 1))
             let resolution = try reader.integer("delay_logging_resolution_limit", default: 2, maximum: 6)
             let format = p.string("info_log_address_format", default: "external")
             guard let form = LogAddressForm(setting: format) else {

@@ -42,21 +42,31 @@ final class MessageIntake {
         deferred = QueueScan(queue: .deferred, store: store, index: DeferredIndex())
     }
 
-    /// Feeds at most one file from the scans; true when a scan returned a
-    /// name (there may be more: run again without waiting).
-    func feedOne(now: Double) -> Bool {
+    /// What one call of `feedOne` did.
+    struct Step {
+        /// A scan returned a name: there may be more, run again without waiting.
         var sawName = false
+        /// A file was taken from incoming into active (a flow token is due).
+        var fedFromIncoming = false
+    }
+
+    /// Feeds at most one file from the scans.
+    func feedOne(now: Double) -> Step {
+        var step = Step()
         var last = firstScan
         let scans = [incoming, deferred]
-        for step in 0..<scans.count {
+        for turn in 0..<scans.count {
             guard let limit = scheduler.admissionLimit() else { break }
-            last = (firstScan + step) % scans.count
-                guard let id = fatalOnStoreError({ () throws(QueueStoreError) in try scans[last].next() }) else { continue }
-            sawName = true
-            if feed(id, from: scans[last], recipientLimit: limit, now: now) { break }
+            last = (firstScan + turn) % scans.count
+            guard let id = fatalOnStoreError({ () throws(QueueStoreError) in try scans[last].next() }) else { continue }
+            step.sawName = true
+            if feed(id, from: scans[last], recipientLimit: limit, now: now) {
+                step.fedFromIncoming = scans[last] === incoming
+                break
+            }
         }
         firstScan = scheduler.admissionLimit() != nil ? (last + 1) % scans.count : 0
-        return sawName
+        return step
     }
 
     /// True when the file went into active (loaded or not).

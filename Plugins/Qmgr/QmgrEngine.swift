@@ -3,9 +3,9 @@
 // expire the scheduler's timed avoidances, end conversations whose deadline
 // passed, open the agent connections the scheduler wants, act on its events
 // (message completion, synchronous deferrals, log lines), then take one
-// more message in from the scans. The hook's answer is how long the host may
-// wait: not at all while a scan has names left, else until the earliest
-// scheduler wakeup or conversation deadline.
+// more message in from the scans and balance the inflow tokens. The hook's
+// answer is how long the host may wait: not at all while a scan has names
+// left, else until the earliest scheduler wakeup or conversation deadline.
 // Guarantees: scheduler events are handled in the order produced, until
 // none is left, before the host waits; nothing here blocks on an agent.
 import MailQueue
@@ -19,9 +19,11 @@ final class QmgrEngine {
     let intake: MessageIntake
     let connections: AgentConnections
     let completion: Completion
+    let inflow: InflowControl
 
     init(host: ServiceHost, config: Configuration, store: QueueStore, loader: MessageLoader, scheduler: Scheduler) {
         self.host = host
+        inflow = config.inflow
         self.scheduler = scheduler
         let messages = ActiveMessages()
         intake = MessageIntake(host: host, store: store, loader: loader, scheduler: scheduler, messages: messages,
@@ -38,10 +40,11 @@ final class QmgrEngine {
         scheduler.tick(now: now)
         connections.checkTimes(now: now)
         settle(now: now)
-        let fed = intake.feedOne(now: now)
+        let step = intake.feedOne(now: now)
         now = Clock.now()
         settle(now: now)
-        if fed { return 0 }
+        inflow.balance(fedFromIncoming: step.fedFromIncoming, incomingIdle: !intake.incoming.isRunning)
+        if step.sawName { return 0 }
         let next = [scheduler.nextWakeup(), connections.nextTime()].compactMap { $0 }.min()
         guard let next else { return -1 }
         return max(1, Int64(((next - now) * 1000).rounded(.up)))

@@ -39,6 +39,29 @@ final class QmgrDeliveryEndToEndTests: QmgrPluginTestCase {
         try assertPluginQmgr(inst)
     }
 
+    /// Flow control: the qmgr keeps default_process_limit tokens in the
+    /// master's flow pipe (cleanup takes one per message, else waits
+    /// in_flow_delay), and puts back what submissions take.
+    func testFlowPipeHoldsTokensForCleanup() throws {
+        let inst = try startQmgrInstance(parameters: ["default_process_limit = 37"])
+        let worker = try XCTUnwrap(qmgrWorker(inst))
+        XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { Self.flowTokens(worker) == 37 },
+                      "flow pipe holds \(Self.flowTokens(worker) ?? -1) tokens")
+        for n in 1...3 { try submit(inst, to: "nobody@localhost", subject: "flow-\(n)") }
+        XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) { inst.mailbox("nobody").count == 3 })
+        XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { Self.flowTokens(worker) == 37 },
+                      "flow pipe holds \(Self.flowTokens(worker) ?? -1) tokens after delivery")
+    }
+
+    /// Bytes waiting in the flow pipe (descriptor 3 of a Postfix daemon).
+    static func flowTokens(_ pid: pid_t) -> Int? {
+        let fd = open("/proc/\(pid)/fd/3", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var count: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &count) == 0 ? Int(count) : nil
+    }
+
     /// Local delivery through stock local(8) into a maildir.
     func testLocalDeliveryToMaildir() throws {
         let inst = try startQmgrInstance()
@@ -63,14 +86,7 @@ final class QmgrDeliveryEndToEndTests: QmgrPluginTestCase {
         XCTAssertEqual(files(inst, in: "active"), [])
         XCTAssertTrue(later.deliveredRecipients.isEmpty)
 
-        later.stop()
-        // The port is free once smtp's cached session to the old sink has ended.
-        var second: ScriptedSink?
-        waitUntil(timeout: 30, interval: 0.5) {
-            second = try? self.makeSink(port: later.port)
-            return second != nil
-        }
-        let accepting = try XCTUnwrap(second, "cannot listen on \(later.port) again")
+        let accepting = try replaceWithAcceptingSink(later)
         let mark = inst.logMark()
         let r = try runCommand(try QmgrPluginEnv.postqueue(), ["-c", inst.etc, "-f"], env: ["MAIL_CONFIG": inst.etc],
                                timeout: 30)

@@ -45,6 +45,19 @@ class QmgrPluginTestCase: InstanceTestCase {
         return sink
     }
 
+    /// Stops `sink` and listens on its port with a sink that accepts every
+    /// recipient. The port is free once smtp's cached session to the old
+    /// sink has ended, so binding is retried for a while.
+    func replaceWithAcceptingSink(_ sink: ScriptedSink) throws -> ScriptedSink {
+        sink.stop()
+        var replacement: ScriptedSink?
+        waitUntil(timeout: 30, interval: 0.5) {
+            replacement = try? self.makeSink(port: sink.port)
+            return replacement != nil
+        }
+        return try XCTUnwrap(replacement, "cannot listen on \(sink.port) again")
+    }
+
     /// An instance with our master and our qmgr.so, `parameters` (and
     /// those `prepare` returns after writing its files) set in main.cf,
     /// started; fails unless the qmgr line is Debian's and resolves to the plugin.

@@ -47,13 +47,7 @@ final class QmgrRoutingEndToEndTests: QmgrPluginTestCase {
         XCTAssertEqual(r.status, 0, "postsuper -h: \(r.output)")
         XCTAssertEqual(files(inst, in: "hold"), [id])
 
-        later.stop()
-        var second: ScriptedSink?
-        waitUntil(timeout: 30, interval: 0.5) {
-            second = try? self.makeSink(port: later.port)
-            return second != nil
-        }
-        let accepting = try XCTUnwrap(second, "cannot listen on \(later.port) again")
+        let accepting = try replaceWithAcceptingSink(later)
         let postqueue = try QmgrPluginEnv.postqueue()
         r = try runCommand(postqueue, ["-c", inst.etc, "-f"], env: ["MAIL_CONFIG": inst.etc], timeout: 30)
         XCTAssertEqual(r.status, 0, "postqueue -f: \(r.output)")
