@@ -16,6 +16,7 @@ struct ConfigurationError: Error, CustomStringConvertible {
 
 struct Configuration {
     let settings: QmgrSettings
+    /// Where the queue and the service sockets are: the working directory.
     let queueDirectory: String
     let hashing: QueueHashing
     let dontRemove: Bool
@@ -41,7 +42,9 @@ struct Configuration {
             throw ConfigurationError(description: error.description)
         }
         let reader = ParameterReader(lookup: p.closure)
-        queueDirectory = p.string("queue_directory", default: "/var/spool/postfix")
+        // Relative, as stock's daemons: a worker starts in queue_directory
+        // (the master's working directory), or in a chroot to it.
+        queueDirectory = "."
         let depth: Int
         do {
             depth = try reader.integer("hash_queue_depth", default: 1, minimum: 1)

@@ -87,10 +87,7 @@ final class QmgrEngine {
 
     /// Asks for a deferred scan every queue_run_delay, from now on.
     func runDeferredScans(every seconds: Int) {
-        let requested = intake.fatalOnStoreError { () throws(QueueStoreError) in
-            try intake.deferred.request([.start])
-        }
-        _ = requested
+        _ = intake.fatalOnStoreError { () throws(QueueStoreError) in try intake.deferred.request([.start]) }
         do {
             try host.startTimer(milliseconds: Int64(seconds) * 1000) { [weak self] in
                 self?.runDeferredScans(every: seconds)

@@ -70,7 +70,7 @@ final class QmgrDeliveryEndToEndTests: QmgrPluginTestCase {
                       "nothing in nobody's maildir")
         XCTAssertNotNil(inst.waitForLog("postfix/local[", "to=<nobody@localhost>", "status=sent (delivered to maildir)"))
         XCTAssertTrue(inst.waitQueueEmpty(timeout: 30), "queue not empty: \(inst.queuedFiles())")
-        XCTAssertFalse(qmgrLines(inst).filter { $0.hasSuffix(": removed") }.isEmpty)
+        XCTAssertNotNil(inst.waitForLog("postfix/qmgr[", ": removed", timeout: 15), "no removed line")
     }
 
     /// A 4xx recipient: deferred with a defer log; once the sink accepts,
@@ -151,6 +151,7 @@ final class QmgrDeliveryEndToEndTests: QmgrPluginTestCase {
         XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) { Set(sink.deliveredRecipients) == ["one@example.com", "two@example.com"] },
                       "after the restart the sink got \(sink.deliveredRecipients)")
         XCTAssertTrue(inst.waitQueueEmpty(timeout: 30), "queue not empty: \(inst.queuedFiles())")
-        XCTAssertEqual(qmgrLines(inst, since: mark).filter { $0.hasSuffix(": removed") }.count, 2)
+        XCTAssertTrue(waitUntil(timeout: 15) { self.qmgrLines(inst, since: mark).filter { $0.hasSuffix(": removed") }.count == 2 },
+                      "removed lines: \(qmgrLines(inst, since: mark).filter { $0.hasSuffix(": removed") })")
     }
 }
