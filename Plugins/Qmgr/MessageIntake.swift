@@ -4,7 +4,7 @@
 // next time), one file per call, while the scheduler's leaky bucket
 // (`admissionLimit`) allows; a file moved to active is loaded and its first
 // batch handed to the scheduler. The loader's other outcomes are handled as
-// stock handles them: locked (still being delivered) back to incoming an
+// stock handles them: locked (still being delivered) back to incoming a
 // minute ahead, damaged to corrupt with stock's warning, vanished logged.
 // Also the refill of a message with more recipients (`readMore`).
 // Guarantees: a file is in the scheduler only after its ActiveMessage is
