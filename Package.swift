@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
+        .library(name: "qmgr", type: .dynamic, targets: ["QmgrPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
         .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
@@ -163,6 +164,15 @@ let package = Package(
         // index of deferred retry times), moving queue files, start-up
         // recovery, and loading a message with its recipients resolved.
         .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        // The queue manager as a plugin (qmgr.so): wires QmgrQueue, QmgrCore
+        // and QmgrDelivery into the host's trigger model with watches and timers.
+        .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue"],
+                path: "Plugins/Qmgr",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        .testTarget(
+            name: "QmgrPluginTests",
+            dependencies: ["TestSupport"],
+            path: "Tests/QmgrPluginTests"),
         .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
                           exclude: ["run"]),
         .testTarget(
