@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
+        .library(name: "metrics", type: .dynamic, targets: ["MetricsPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
         .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
@@ -48,6 +49,9 @@ let package = Package(
         .target(name: "EchoPlugin", dependencies: ["PluginAPI"], path: "Plugins/Echo",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        // Prometheus/OpenMetrics over HTTP from inside the host (issue 10).
+        .target(name: "MetricsPlugin", dependencies: ["PluginAPI", "QmgrQuery"], path: "Plugins/Metrics",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Traps on its first request: the crash-containment test for Swift code.
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
@@ -169,6 +173,12 @@ let package = Package(
             name: "QmgrQueueTests",
             dependencies: ["QmgrQueue", "MailQueue", "TestSupport"],
             path: "Tests/QmgrQueueTests"),
+        // The metrics plugin against our real master, stock daemons, promtool
+        // and Debian's prometheus server.
+        .testTarget(
+            name: "MetricsPluginTests",
+            dependencies: ["TestSupport"],
+            path: "Tests/MetricsPluginTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],
