@@ -177,7 +177,7 @@ let package = Package(
         // and Debian's prometheus server.
         .testTarget(
             name: "MetricsPluginTests",
-            dependencies: ["TestSupport"],
+            dependencies: ["TestSupport", "QmgrQuery", "QmgrCore", "MailQueue"],
             path: "Tests/MetricsPluginTests"),
         .testTarget(
             name: "MasterProtocolTests",
