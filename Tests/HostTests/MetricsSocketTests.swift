@@ -16,13 +16,7 @@ final class MetricsSocketTests: InstanceTestCase {
     }
 
     private func serviceFields(_ path: String, _ name: String) throws -> [String: String] {
-        let line = try XCTUnwrap(try UnixSocket.readLines(path).first { $0.contains(" name=\(name) ") }, "\(name) in \(path)")
-        var result: [String: String] = [:]
-        for word in line.split(separator: " ").dropFirst() {
-            let parts = word.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { result[String(parts[0])] = String(parts[1]) }
-        }
-        return result
+        StatusSocketTests.fields(try XCTUnwrap(try UnixSocket.readLines(path).first { $0.contains(" name=\(name) ") }, "\(name) in \(path)"))
     }
 
     func testMailOwnerSocketAndSpawnAndExitCounters() throws {
