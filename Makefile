@@ -2,8 +2,9 @@
 # make install    lay them out under $(DESTDIR), beside the stock Postfix
 #                 package, never over or in front of any of its files:
 #   $(DESTDIR)$(DAEMONDIR)   daemon_directory: our master + links to the stock daemons
-#                            and the plugins (echo.so, spawn.so: plugin_directory
-#                            defaults to daemon_directory)
+#                            and the plugins (echo.so, spawn.so, qmgr.so: plugin_directory
+#                            defaults to daemon_directory, so Debian's master.cf
+#                            `qmgr` line runs our queue manager)
 #   $(DESTDIR)$(TOOLDIR)     our postfix, postmulti and postconf. Not /usr/sbin and
 #                            not in PATH: they do not fully replace stock's (our
 #                            postconf lacks -a -A -b -l -m -o -p -t -T -v, which

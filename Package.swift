@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "spawn", type: .dynamic, targets: ["SpawnPlugin"]),
         .library(name: "trap", type: .dynamic, targets: ["TrapPlugin"]),
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
+        .library(name: "qmgr", type: .dynamic, targets: ["QmgrPlugin"]),
+        .library(name: "metrics", type: .dynamic, targets: ["MetricsPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
         .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
@@ -48,6 +50,9 @@ let package = Package(
         .target(name: "EchoPlugin", dependencies: ["PluginAPI"], path: "Plugins/Echo",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        // Prometheus/OpenMetrics over HTTP from inside the host (issue 10).
+        .target(name: "MetricsPlugin", dependencies: ["PluginAPI", "QmgrQuery"], path: "Plugins/Metrics",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Traps on its first request: the crash-containment test for Swift code.
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
@@ -168,12 +173,27 @@ let package = Package(
         // index of deferred retry times), moving queue files, start-up
         // recovery, and loading a message with its recipients resolved.
         .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        // The queue manager as a plugin (qmgr.so): wires QmgrQueue, QmgrCore
+        // and QmgrDelivery into the host's trigger model with watches and timers.
+        .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue"],
+                path: "Plugins/Qmgr",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        .testTarget(
+            name: "QmgrPluginTests",
+            dependencies: ["TestSupport"],
+            path: "Tests/QmgrPluginTests"),
         .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
                           exclude: ["run"]),
         .testTarget(
             name: "QmgrQueueTests",
             dependencies: ["QmgrQueue", "MailQueue", "TestSupport"],
             path: "Tests/QmgrQueueTests"),
+        // The metrics plugin against our real master, stock daemons, promtool
+        // and Debian's prometheus server.
+        .testTarget(
+            name: "MetricsPluginTests",
+            dependencies: ["TestSupport", "QmgrQuery", "QmgrCore", "MailQueue"],
+            path: "Tests/MetricsPluginTests"),
         .testTarget(
             name: "MasterProtocolTests",
             dependencies: ["MasterProtocol", "MailhostPluginABI"],

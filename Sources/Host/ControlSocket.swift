@@ -1,7 +1,10 @@
-// ControlSocket.swift - the master's status socket, pid/master.status.
+// ControlSocket.swift - the master's status sockets: pid/master.status and
+// pid/master.metrics.
 //
-// Beyond stock: a UNIX stream socket, root-only (mode 0600), created at
-// start-up next to master.pid. A client connects and reads until EOF; the
+// Beyond stock: UNIX stream sockets created at start-up next to master.pid,
+// mode 0600 from their creation (umask), pid/master.status owned by root and
+// pid/master.metrics by mail_owner, for the metrics plugin, which runs as
+// mail_owner (see MetricsReport.swift). A client connects and reads until EOF; the
 // master writes a report of `key=value` lines (Master.statusReport) and
 // closes. The report is written without blocking: a client that does not
 // read loses the tail, the master never waits for it. When a connection
@@ -16,23 +19,30 @@ import CSystem
 final class ControlSocket {
     static let path = "pid/master.status"
     private static let pauseSeconds = 1.0
+    private let path: String
     private let fd: Int32
     private let loop: EventLoop
     private let report: () -> String
     /// A shortage was reported and no connection was accepted since.
     private var warned = false
 
-    init?(loop: EventLoop, report: @escaping () -> String) {
+    /// A socket at `path` (relative to the queue directory), owned by
+    /// `owner` (nil: root).
+    init?(loop: EventLoop, path: String = ControlSocket.path, owner: MailOwner? = nil, report: @escaping () -> String) {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         if fd < 0 { return nil }
-        var address = UnixAddress(path: ControlSocket.path)
-        _ = unlink(ControlSocket.path)
-        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0, chmod(ControlSocket.path, 0o600) == 0,
+        var address = UnixAddress(path: path)
+        _ = unlink(path)
+        let saved = umask(0o177)
+        let bound = address.withSockaddr({ bind(fd, $0, $1) }) == 0
+        umask(saved)
+        guard bound, chmod(path, 0o600) == 0, owner.map({ chown(path, $0.uid, $0.gid) == 0 }) ?? true,
               listen(fd, 16) == 0 else {
-            MasterLog.warning("status socket \(ControlSocket.path): \(errnoText())")
+            MasterLog.warning("status socket \(path): \(errnoText())")
             close(fd)
             return nil
         }
+        self.path = path
         self.fd = fd
         self.loop = loop
         self.report = report
@@ -60,7 +70,7 @@ final class ControlSocket {
     private func pause(_ code: Int32) {
         if !warned {
             warned = true
-            MasterLog.warning("status socket \(ControlSocket.path): accept: \(errnoText(code)) -- retrying every \(Int(ControlSocket.pauseSeconds))s")
+            MasterLog.warning("status socket \(path): accept: \(errnoText(code)) -- retrying every \(Int(ControlSocket.pauseSeconds))s")
         }
         loop.unwatch(fd)
         loop.after(ControlSocket.pauseSeconds) { [unowned self] in self.watch() }

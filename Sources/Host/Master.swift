@@ -237,6 +237,7 @@ final class Master {
         children.insert(ChildProcess(pid: pid, service: service, generation: generation))
         service.totalProcesses += 1
         service.availableProcesses += 1
+        service.counters.spawned()
         if service.wakeupDeferred {
             service.wakeupDeferred = false
             startWakeups(service)
@@ -338,6 +339,7 @@ final class Master {
         let service = child.service
         service.totalProcesses -= 1
         if child.available { service.availableProcesses -= 1 }
+        service.counters.exited(status, killedByMaster: child.killedByMaster)
         if !child.killedByMaster, let text = status.warning {
             MasterLog.warning("process \(service.path) pid \(child.pid) \(text)")
         }
@@ -382,7 +384,7 @@ final class Master {
                 "limit=\(service.entry.processLimit)", "total=\(service.totalProcesses)",
                 "busy=\(service.totalProcesses - service.availableProcesses)",
                 "throttled=" + (service.throttled ? "yes" : "no"), "wakeup=" + wakeup,
-            ]
+            ] + service.counters.reportFields
             lines.append("service " + fields.map { $0.replacingSpaces() }.joined(separator: " "))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -31,6 +31,8 @@ final class Service {
     var stressExpiry: Double = 0
     var busyWarningTime: Double = -.infinity
     var removed = false
+    /// Spawns and abnormal exits, for the status report (MetricsReport.swift).
+    var counters = ServiceCounters()
 
     init(entry: MasterEntry, program: ServiceProgram, throttleDelay: Int,
          listenFDs: [Int32], channel: StatusChannel) {

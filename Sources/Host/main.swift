@@ -92,6 +92,9 @@ _ = SignalPipe(loop: loop, handlers: SignalHandlers(
     reap: { master.reapChildren() },
     terminate: { terminate($0) }))
 let controlSocket = ControlSocket(loop: loop) { master.statusReport(configDirectory: configDirectory) }
+let metricsSocket = ControlSocket(loop: loop, path: ControlSocket.metricsPath, owner: configuration.settings.mailOwner) {
+    master.statusReport(configDirectory: configDirectory)
+}
 MasterLog.info("daemon started -- version \(configuration.settings.version), configuration \(configDirectory)")
 // MAINPID= reaches systemd before the -w process it replaces exits.
 systemd?.started(forked: monitorFD != nil)

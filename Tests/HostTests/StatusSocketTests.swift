@@ -16,7 +16,8 @@ final class StatusSocketTests: InstanceTestCase {
         try UnixSocket.readLines(path)
     }
 
-    private func fields(_ line: String) -> [String: String] {
+    /// The `key=value` fields of a report line after its first word (MetricsSocketTests uses it too).
+    static func fields(_ line: String) -> [String: String] {
         var result: [String: String] = [:]
         for word in line.split(separator: " ").dropFirst() {
             let parts = word.split(separator: "=", maxSplits: 1)
@@ -24,6 +25,8 @@ final class StatusSocketTests: InstanceTestCase {
         }
         return result
     }
+
+    private func fields(_ line: String) -> [String: String] { Self.fields(line) }
 
     func testReportListsServicesWithProcessesThrottleAndWakeups() throws {
         let inst = try makeInstance()

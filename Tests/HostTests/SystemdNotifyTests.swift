@@ -136,8 +136,11 @@ final class SystemdNotifyTests: InstanceTestCase {
 
     override func tearDown() {
         for pid in foregroundMasters {
-            kill(pid, SIGTERM)
             var status: Int32 = 0
+            // Reaped already (or never ours): its number may be another
+            // process's by now, so it is not signalled.
+            guard waitpid(pid, &status, WNOHANG) == 0 else { continue }
+            kill(pid, SIGTERM)
             if !waitUntil(timeout: 15, { waitpid(pid, &status, WNOHANG) == pid }) {
                 kill(pid, SIGKILL)
                 waitpid(pid, &status, 0)
@@ -321,8 +324,16 @@ final class SystemdNotifyTests: InstanceTestCase {
                                    ["-c", inst.etc, "-e", "import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID"])
             guard r.status == 0 else { throw HarnessError("postconf -e: \(r.output)") }
         }
+        // Only children that have exec'd their daemon: one caught between
+        // fork and exec still shows the master's own start-up environment
+        // in /proc (unsetenv does not rewrite that block).
+        let exe = { (pid: pid_t) in try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") }
+        let masterExe = exe(pid)
         var children: [pid_t] = []
-        XCTAssertTrue(waitUntil(timeout: 30) { children = Proc.children(of: pid); return !children.isEmpty }, inst.logTail(20))
+        XCTAssertTrue(waitUntil(timeout: 30) {
+            children = Proc.children(of: pid).filter { exe($0) != nil && exe($0) != masterExe }
+            return !children.isEmpty
+        }, inst.logTail(20))
         for child in children {
             let environ = try XCTUnwrap(FileManager.default.contents(atPath: "/proc/\(child)/environ"))
             let names = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self).prefix { $0 != "=" } }

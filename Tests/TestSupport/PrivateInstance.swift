@@ -574,11 +574,18 @@ public final class PrivateInstance {
 
     /// Stops the master by the pid in its pid file (SIGTERM, bounded wait, then
     /// SIGKILL), then any leftover process of this instance (cwd in the queue
-    /// directory: daemons, postdrop, ...).
+    /// directory: daemons, postdrop, ...). A pid is signalled only while its
+    /// process still works in this instance's queue directory: with pid_max
+    /// 32768 and tests that fork thousands of processes, the number of a
+    /// master that exited long ago may belong to someone else's process now.
     public func stopAll() {
         if let pid = masterPid() { mastersSeen.insert(pid) }
-        for pid in mastersSeen { Proc.terminate(pid) }
+        for pid in mastersSeen where isOurs(pid) { Proc.terminate(pid) }
         for pid in strayProcesses() { Proc.terminate(pid, graceful: 3) }
+    }
+
+    private func isOurs(_ pid: pid_t) -> Bool {
+        Proc.cwd(pid)?.hasPrefix(queue) == true
     }
 
     /// Live processes whose working directory is this instance's queue directory.

@@ -1,0 +1,185 @@
+// AgentConnections.swift - the queue manager's connections to delivery
+// agents, one DeliveryChannel each, driven by host watches (readiness) and
+// checked against their deadlines from the loop hook. For each connection,
+// in stock's order: connect (non-blocking); when the agent has greeted or
+// the attempt failed, tell the scheduler (`connectionCompleted`) and wait
+// the transport rate delay it returns; then either pick the entry
+// (`selectDelivery`) and send its request, or close the connection when
+// there is nothing to deliver; when it ends, apply DeliveryVerdict's
+// judgement to the scheduler and log stock's warnings.
+// Guarantees: nothing here blocks on an agent; a descriptor is watched for
+// exactly what its conversation waits for and is unwatched before anything
+// else can reuse its number; every connection ends with exactly one
+// `apply`, so the scheduler's entries and pending counts stay true.
+import MailQueue
+import PluginAPI
+import QmgrCore
+import QmgrDelivery
+
+final class AgentConnection {
+    let channel: DeliveryChannel
+    /// What the host watches for this connection.
+    var watched: (fd: Int32, mask: EventMask)?
+    /// `connectionCompleted` was called; the connection may proceed at `readyAt`.
+    var completed = false
+    var readyAt = 0.0
+    /// The selection was made (a request sent, or none to send).
+    var selected = false
+    var delivery: Delivery?
+
+    init(_ channel: DeliveryChannel) { self.channel = channel }
+}
+
+final class AgentConnections {
+    private let host: ServiceHost
+    private let scheduler: Scheduler
+    private let messages: ActiveMessages
+    private let intake: MessageIntake
+    private let queueDirectory: String
+    private let timeouts: ExchangeTimeouts
+    private var live: [ObjectIdentifier: AgentConnection] = [:]
+
+    init(host: ServiceHost, scheduler: Scheduler, messages: ActiveMessages, intake: MessageIntake,
+         queueDirectory: String, timeouts: ExchangeTimeouts) {
+        self.host = host
+        self.scheduler = scheduler
+        self.messages = messages
+        self.intake = intake
+        self.queueDirectory = queueDirectory
+        self.timeouts = timeouts
+    }
+
+    var count: Int { live.count }
+
+    /// Opens a connection for every transport the scheduler wants served now.
+    func openWanted(now: Double) {
+        while let transport = scheduler.nextConnection(now: now) {
+            let connection = AgentConnection(DeliveryChannel(transport: transport, queueDirectory: queueDirectory,
+                                                             timeouts: timeouts, now: now))
+            live[ObjectIdentifier(connection)] = connection
+            advance(connection, now: now)
+        }
+    }
+
+    /// Deadlines and rate-delay waits that are due.
+    func checkTimes(now: Double) {
+        for connection in Array(live.values) {
+            if let deadline = connection.channel.deadline, deadline <= now {
+                connection.channel.checkDeadline(now: now)
+                advance(connection, now: now)
+            } else if connection.completed && !connection.selected && connection.readyAt <= now {
+                advance(connection, now: now)
+            }
+        }
+    }
+
+    /// The earliest time `checkTimes` has something to do; nil: nothing timed.
+    func nextTime() -> Double? {
+        var earliest: Double?
+        for connection in live.values {
+            var due = connection.channel.deadline
+            if connection.completed && !connection.selected { due = min(due ?? .infinity, connection.readyAt) }
+            if let due, due < earliest ?? .infinity { earliest = due }
+        }
+        return earliest
+    }
+
+    private func handle(_ connection: AgentConnection, _ events: EventMask) {
+        let now = Clock.now()
+        connection.channel.handle(Self.readiness(events), now: now)
+        advance(connection, now: now)
+    }
+
+    /// Moves the connection on as far as it can go now.
+    private func advance(_ connection: AgentConnection, now: Double) {
+        let channel = connection.channel
+        if !connection.completed {
+            guard channel.isReadyForRequest || channel.outcome != nil else { return watch(connection) }
+            connection.completed = true
+            connection.readyAt = now + Double(scheduler.connectionCompleted(transport: channel.transport))
+        }
+        guard connection.readyAt <= now else { return watch(connection) }
+        if !connection.selected && channel.isReadyForRequest {
+            connection.selected = true
+            select(for: connection, now: now)
+        }
+        if let outcome = channel.outcome { return finish(connection, outcome, now: now) }
+        watch(connection)
+    }
+
+    private func select(for connection: AgentConnection, now: Double) {
+        let channel = connection.channel
+        let delivery: Delivery?
+        do {
+            delivery = try scheduler.selectDelivery(transport: channel.transport, now: now) { [intake] id, limit in
+                intake.readMore(queueID: id, limit: limit)
+            }
+        } catch {
+            host.fatal(error.description)
+        }
+        guard let delivery else { return channel.abandon() }
+        guard let message = messages[delivery.queueID] else {
+            host.fatal("\(delivery.queueID): selected for delivery but not in the active queue")
+        }
+        connection.delivery = delivery
+        channel.send(message.request(for: delivery), now: now)
+    }
+
+    private func finish(_ connection: AgentConnection, _ outcome: DeliveryOutcome, now: Double) {
+        unwatch(connection)
+        live[ObjectIdentifier(connection)] = nil
+        let channel = connection.channel
+        let verdict = DeliveryVerdict.judge(outcome, transport: channel.transport,
+                                            queueID: connection.delivery?.queueID ?? "")
+        for warning in verdict.warnings { host.warning(warning) }
+        if let fatal = verdict.fatal { host.fatal(fatal) }
+        scheduler.apply(verdict, transport: channel.transport, deliveryID: connection.delivery?.id, now: now)
+    }
+
+    // MARK: watches
+
+    /// Makes the host's watch match what the conversation waits for.
+    private func watch(_ connection: AgentConnection) {
+        let channel = connection.channel
+        var wanted: (fd: Int32, mask: EventMask)?
+        if let fd = channel.descriptor {
+            switch channel.interest {
+            case .readable: wanted = (fd, .read)
+            case .writable: wanted = (fd, .write)
+            case .none: wanted = nil
+            }
+        }
+        if let current = connection.watched, current.fd == wanted?.fd, current.mask == wanted?.mask { return }
+        do {
+            if let wanted, let current = connection.watched, current.fd == wanted.fd {
+                try host.setWatchMask(wanted.fd, to: wanted.mask)
+            } else {
+                unwatch(connection)
+                if let wanted {
+                    try host.watch(wanted.fd, for: wanted.mask) { [weak self, weak connection] _, events in
+                        guard let self, let connection else { return }
+                        self.handle(connection, events)
+                    }
+                }
+            }
+            connection.watched = wanted
+        } catch {
+            // The deadline ends a conversation the host cannot watch.
+            host.warning("private/\(channel.transport): \(error)")
+        }
+    }
+
+    private func unwatch(_ connection: AgentConnection) {
+        if let current = connection.watched { host.unwatch(current.fd) }
+        connection.watched = nil
+    }
+
+    static func readiness(_ events: EventMask) -> ReadyEvents {
+        var ready: ReadyEvents = []
+        if events.contains(.read) { ready.insert(.readable) }
+        if events.contains(.write) { ready.insert(.writable) }
+        if events.contains(.hangUp) { ready.insert(.hangup) }
+        if events.contains(.error) { ready.insert(.error) }
+        return ready
+    }
+}
