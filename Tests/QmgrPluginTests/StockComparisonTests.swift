@@ -62,6 +62,8 @@ final class StockComparisonTests: QmgrPluginTestCase {
                       "one of stock's messages is partly delivered:\n\(stock)")
         for (s, o) in zip(stock, ours) {
             XCTAssertTrue(s.deferLog.contains("offset=@[recipient: later@example.com]"), "stock's defer log: \(s.deferLog)")
+            XCTAssertEqual(s.path, "deferred/H/QUEUEID")
+            XCTAssertEqual(s.mode, "700")
             XCTAssertEqual(o.path, s.path)
             XCTAssertEqual(o.mode, s.mode)
             XCTAssertEqual(o.queueFile, s.queueFile, Self.diff(s.queueFile, o.queueFile))
@@ -87,7 +89,7 @@ final class StockComparisonTests: QmgrPluginTestCase {
     /// records without offsets and a map from offset to record.
     func postcat(_ inst: PrivateInstance, _ path: String) throws -> (records: String, offsets: [Int: String]) {
         let r = try runCommand("/usr/sbin/postcat", ["-c", inst.etc, "-o", "-e", "-h", "-b", path],
-                               env: ["MAIL_CONFIG": inst.etc], timeout: 30)
+                               env: ["MAIL_CONFIG": inst.etc, "TZ": "UTC"], timeout: 30)
         guard r.status == 0 else { throw HarnessError("postcat \(path): \(r.output)") }
         var records: [String] = []
         var offsets: [Int: String] = [:]
@@ -119,7 +121,8 @@ final class StockComparisonTests: QmgrPluginTestCase {
         var out = text.replacingOccurrences(of: "/\(id.prefix(1))/\(id)", with: "/H/QUEUEID")
             .replacingOccurrences(of: id, with: "QUEUEID")
         let patterns = [
-            #"[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}"#,          // asctime
+            // asctime, but not of the epoch (a sent warning's time is -1 or 0)
+            #"[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d (?!1969|1970)\d{4}"#,
             #"\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}( \([A-Za-z]+\))?"#, // RFC 5322
             #"(time|create_time|arrival_time|log_time)(: |=)\d+(\.\d+)?"#,
         ]
@@ -218,6 +221,7 @@ final class StockComparisonTests: QmgrPluginTestCase {
 
     func testDelayWarningMatchesStock() throws {
         var seen: [QueueManager: [[String]]] = [:]
+        var warned: [QueueManager: DeferredMessage] = [:]
         for qmgr in QueueManager.allCases {
             let sink = try makeSink { $0.defaultRecipientReply = "450 4.2.0 try again later" }
             let inst = try startInstance(qmgr, relayPort: sink.port, parameters: ["delay_warning_time = 1s"])
@@ -230,10 +234,21 @@ final class StockComparisonTests: QmgrPluginTestCase {
                           "\(qmgr): no delay warning in root's mailbox")
             XCTAssertNotNil(inst.waitForLog("postfix/bounce[", "sender delay notification", timeout: 15))
             seen[qmgr] = reports(inst).map { $0.map { Self.normalizePort($0, sink.port) } }
+            XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) {
+                self.files(inst, in: "deferred").count == 1 && self.files(inst, in: "active").isEmpty
+                    && self.files(inst, in: "defer").count == 1
+            }, "\(qmgr): not deferred again: \(inst.queuedFiles())")
+            let file = try XCTUnwrap(files(inst, in: "deferred").first)
+            warned[qmgr] = try deferredMessage(inst, file)
             inst.stopAll()
         }
         XCTAssertTrue(seen[.stock]?.first?.contains("Action: delayed") == true, "\(seen)")
         XCTAssertEqual(seen[.ours], seen[.stock])
+        // After the warning: the queue file (its warning time record) and defer log.
+        let stockFile = try XCTUnwrap(warned[.stock]), oursFile = try XCTUnwrap(warned[.ours])
+        XCTAssertEqual(oursFile.queueFile, stockFile.queueFile, Self.diff(stockFile.queueFile, oursFile.queueFile))
+        XCTAssertEqual(oursFile.deferLog, stockFile.deferLog, Self.diff(stockFile.deferLog, oursFile.deferLog))
+        XCTAssertEqual(oursFile.mode, stockFile.mode)
     }
 
     func testExpiryMatchesStock() throws {
@@ -255,7 +270,7 @@ final class StockComparisonTests: QmgrPluginTestCase {
             expiredLines[qmgr] = inst.logLines(containing: "status=expired").map(Self.logMessage)
             inst.stopAll()
         }
-        XCTAssertEqual(expiredLines[.stock], ["QUEUEID: from=<root@localhost>, status=expired, returned to sender"])
+        XCTAssertEqual(expiredLines[.stock], ["postfix/qmgr: QUEUEID: from=<root@localhost>, status=expired, returned to sender"])
         XCTAssertEqual(expiredLines[.ours], expiredLines[.stock])
         XCTAssertTrue(seen[.stock]?.first?.contains("Action: failed") == true, "\(seen)")
         XCTAssertEqual(seen[.ours], seen[.stock])
@@ -290,10 +305,11 @@ final class StockComparisonTests: QmgrPluginTestCase {
         XCTAssertEqual(reasons[.ours], stock)
     }
 
-    /// A log line's text after "postfix/NAME[PID]: ", queue ID and delays normalized.
+    /// A log line from "postfix/NAME: " on, without the pid, queue ID and delays normalized.
     static func logMessage(_ line: String) -> String {
-        let text = line.range(of: #"postfix/[a-z-]+\[\d+\]: "#, options: .regularExpression).map { String(line[$0.upperBound...]) } ?? line
-        return text.replacingOccurrences(of: #"^[0-9A-Za-z]+: "#, with: "QUEUEID: ", options: .regularExpression)
+        let text = line.range(of: #"postfix/[a-z-]+\[\d+\]: .*"#, options: .regularExpression).map { String(line[$0]) } ?? line
+        return text.replacingOccurrences(of: #"^(postfix/[a-z-]+)\[\d+\]: [0-9A-Za-z]+: "#, with: "$1: QUEUEID: ",
+                                         options: .regularExpression)
             .replacingOccurrences(of: #"delay=[0-9.]+, delays=[0-9./]+"#, with: "DELAYS", options: .regularExpression)
     }
 
