@@ -11,7 +11,8 @@
 //   number of SMTP transactions per destination;
 // - `sendmail -bv` and `sendmail -v` reports in the sender's mailbox;
 // - delay warnings and expiry (DSNs, stock's log lines);
-// - a dead destination suspended, then recovered.
+// - a dead destination suspended, then recovered; a refused backlog
+//   suspended after at most a window of sessions.
 // Every wait is bounded; sinks and instances are stopped after each test.
 import Foundation
 import XCTest
@@ -303,6 +304,47 @@ final class StockComparisonTests: QmgrPluginTestCase {
         XCTAssertTrue(stock.contains { $0.contains("to=<second@example.com>") && $0.contains("delivery temporarily suspended") },
                       "\(stock)")
         XCTAssertEqual(reasons[.ours], stock)
+    }
+
+    /// With the default window (initial concurrency 5), a backlog released
+    /// at once to a refusing destination: under both, at most a window of
+    /// sessions is refused, then the rest is suspended without a session.
+    func testFailuresBeforeSuspensionMatchStock() throws {
+        var outcome: [QueueManager: [String: Int]] = [:]
+        let count = 12
+        for qmgr in QueueManager.allCases {
+            let port = try Net.freePort()
+            let inst = try startInstance(qmgr, relayPort: port, parameters: ["defer_transports = smtp"])
+            for n in 1...count { try submit(inst, to: ["r\(n)@example.com"], subject: "refused") }
+            XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) { self.files(inst, in: "deferred").count == count },
+                          "\(qmgr): not all deferred: \(inst.queuedFiles())")
+            try postconf(inst, ["-X", "defer_transports"])
+            XCTAssertEqual(try inst.postfix("reload").status, 0)
+            XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { self.qmgrPid(qmgr, inst) != nil }, "\(qmgr): no qmgr after reload")
+            let mark = inst.logMark()
+            try flush(inst)
+            XCTAssertTrue(waitUntil(timeout: 90, interval: 0.2) {
+                inst.logLines(since: mark, containing: "status=deferred").count >= count
+            }, "\(qmgr): \(inst.logLines(since: mark, containing: "status=deferred").count) of \(count) deferred again")
+            let lines = inst.logLines(since: mark, containing: "status=deferred")
+            outcome[qmgr] = ["refused": lines.filter { $0.contains("(connect to") }.count,
+                             "suspended": lines.filter { $0.contains("delivery temporarily suspended") }.count]
+            inst.stopAll()
+        }
+        // The exact split depends on how soon refusals come back while the
+        // flush still moves files into active (4 refused, 8 suspended under
+        // both here, unloaded); what must hold under both: no more sessions
+        // than the initial window before the site is declared dead, and the
+        // rest of the backlog suspended without a session.
+        for qmgr in QueueManager.allCases {
+            let refused = outcome[qmgr]?["refused"] ?? 0, suspended = outcome[qmgr]?["suspended"] ?? 0
+            XCTAssertTrue((1...5).contains(refused), "\(qmgr): \(outcome)")
+            XCTAssertEqual(refused + suspended, count, "\(qmgr): \(outcome)")
+        }
+    }
+
+    func qmgrPid(_ qmgr: QueueManager, _ inst: PrivateInstance) -> pid_t? {
+        qmgr == .stock ? stockQmgr(inst) : qmgrWorker(inst)
     }
 
     /// A log line from "postfix/NAME: " on, without the pid, queue ID and delays normalized.
