@@ -3,8 +3,9 @@
 // from stock smtp-source (about 20 s of load) through stock smtpd/cleanup and smtp to a sink,
 // the qmgr worker killed every 0.3-1 s (bounded count), the master
 // respawning it on the next trigger (start-up recovery moves active back to
-// incoming). Afterwards every accepted queue ID reached the sink, and active,
-// incoming and deferred are empty. Duplicates (a delivery done but not yet
+// incoming). Afterwards every accepted queue ID reached the sink, active,
+// incoming and deferred are empty, and (ours) the last qmgr serves the query
+// socket again. Duplicates (a delivery done but not yet
 // marked in the queue file when the qmgr died) are allowed by Postfix's
 // at-least-once design; they are counted and printed, for our plugin and for
 // stock's qmgr executable under the same kills on the same setup.
@@ -86,7 +87,14 @@ final class QmgrCrashSafetyTests: QmgrPluginTestCase {
         figures.delivered = Set(ids).intersection(accepted).count
         figures.duplicates = ids.filter { accepted.contains($0) }.count - figures.delivered
         print("\(label): \(figures)")
-        if plugin { try assertPluginQmgr(inst) }
+        if plugin {
+            try assertPluginQmgr(inst)
+            // The respawned qmgr made its query socket again (PRE_INIT replaces the killed one's).
+            let tool = URL(fileURLWithPath: TestEnv.masterUnderTest).deletingLastPathComponent().appendingPathComponent("postfix").path
+            let status = try runCommand(tool, ["-c", inst.etc, "status", "queues", "-j"], timeout: 30)
+            XCTAssertEqual(status.status, 0, "postfix status queues after the kills: \(status.output)")
+            XCTAssertTrue(status.output.hasPrefix("{\"version\":1,"), status.output)
+        }
         inst.destroy()
         return figures
     }
