@@ -175,7 +175,7 @@ let package = Package(
         .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
         // The queue manager as a plugin (qmgr.so): wires QmgrQueue, QmgrCore
         // and QmgrDelivery into the host's trigger model with watches and timers.
-        .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue"],
+        .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue", "QmgrQuery"],
                 path: "Plugins/Qmgr",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
