@@ -1,6 +1,7 @@
 // QueueStatusToolTests: `postfix status queues` (our postfix(1)) against a
-// running instance of our master. The qmgr plugin does not exist yet, so
-// this test process stands in for it: it serves, on the instance's
+// running instance of our master, with the document fully under the test's
+// control (QmgrPluginTests.QueryInterfaceTests runs it against the real
+// qmgr plugin): this test process serves, on the instance's
 // pid/qmgr.query, the document of a real scheduler with a busy transport and
 // a throttled destination. Checked: the table shows the occupancy, the busy
 // transport, the throttled site with its reason and retry time, and the job;
