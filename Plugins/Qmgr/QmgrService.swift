@@ -6,7 +6,7 @@
 // incoming (start-up recovery), start the incoming and deferred scans, ask
 // for a deferred scan every queue_run_delay, and install the loop hook
 // (QmgrEngine) that does the work. Each wakeup's bytes are scan requests.
-// PRE_INIT (root) makes the query socket that INIT then serves
+// PRE_INIT (root) makes the query sockets that INIT then serves
 // (QueryInterface).
 // Guarantees: nothing is delivered before recovery has finished; the
 // process never runs with settings stock would refuse.
@@ -25,7 +25,7 @@ final class QmgrService: TriggerServer {
     static var requiredCapabilities: Capabilities { [.parameters, .logging, .triggers, .events, .lifecycle] }
 
     private let engine: QmgrEngine
-    private let query: QueryServer?
+    private let queryServers: [QueryServer]
 
     static func preInit(host: ServiceHost) throws {
         QueryInterface.listen(host: host)
@@ -63,7 +63,7 @@ final class QmgrService: TriggerServer {
         engine = QmgrEngine(host: host, config: config, store: store, loader: loader, scheduler: scheduler)
         engine.trigger(Array("I".utf8))
         engine.runDeferredScans(every: config.settings.queueRunDelay)
-        query = QueryInterface.serve(scheduler, host: host)
+        queryServers = QueryInterface.serve(scheduler, host: host)
         try host.setLoopHook { [engine] in engine.iterate() }
     }
 

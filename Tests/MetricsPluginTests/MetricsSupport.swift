@@ -34,13 +34,16 @@ class MetricsTestCase: InstanceTestCase {
 
     /// An instance (relaying to `relayPort` when given) with metrics.so
     /// installed and enabled on a free loopback port, started.
-    func startMetricsInstance(relayPort: Int? = nil, options: String = "") throws -> PrivateInstance {
+    /// An instance with every built plugin (our qmgr.so on Debian's qmgr
+    /// line included, unless `qmgrPlugin` is false: then stock's qmgr runs).
+    func startMetricsInstance(relayPort: Int? = nil, options: String = "", qmgrPlugin: Bool = true) throws -> PrivateInstance {
         let inst = try makeInstance(relayPort: relayPort)
         let script = TestEnv.packageRoot.appendingPathComponent("contrib/install-daemon-dir").path
         let installed = try runCommand(script, [inst.libexec, inst.libexec + "/master", MetricsEnv.pluginBuildDir], timeout: 60)
         guard installed.status == 0, FileManager.default.fileExists(atPath: inst.libexec + "/metrics.so") else {
             throw HarnessError("install-daemon-dir did not install metrics.so from \(MetricsEnv.pluginBuildDir):\n\(installed.output)")
         }
+        if !qmgrPlugin { try FileManager.default.removeItem(atPath: inst.libexec + "/qmgr.so") }
         metricsPort = try Net.freePort()
         try inst.appendMasterCf("127.0.0.1:\(metricsPort) inet n - n - 1 metrics \(options)")
         try inst.start()
