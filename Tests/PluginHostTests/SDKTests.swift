@@ -63,7 +63,7 @@ final class SDKTests: XCTestCase {
         XCTAssertEqual(SwiftRuntime.version, "6.3")
         #endif
         XCTAssertEqual(d.pointee.required_capabilities, UInt64(MH_CAP_PARAMETERS | MH_CAP_LOGGING))
-        XCTAssertEqual(callbacks(d), [UInt32(MH_PLUGIN_INIT), UInt32(MH_PLUGIN_SERVE), UInt32(MH_PLUGIN_PRE_EXIT)])
+        XCTAssertEqual(callbacks(d), [UInt32(MH_PLUGIN_PRE_INIT), UInt32(MH_PLUGIN_INIT), UInt32(MH_PLUGIN_SERVE), UInt32(MH_PLUGIN_PRE_EXIT)])
         XCTAssertEqual(PluginExport.descriptor(for: EchoLike.self), d, "built once, stable pointer")
     }
 
