@@ -1,7 +1,9 @@
 // FloodTests.swift - 2,000 concurrent loopback connections (all in the
 // listen queue at once) against an smtpd service with process limit 10: the
 // limit holds (processes counted in /proc all along), the master answers
-// `postfix status`, its status socket and `postfix reload` during the flood,
+// `postfix status`, its status socket and `postfix reload` during the flood
+// (the limit is reached: seen in /proc, in the master's own count on its
+// status socket, or in its process-limit warning),
 // and every client is served in the end (banner, QUIT). bench/chaos flood
 // reports the master's CPU per connection beside the stock master's.
 import Foundation
@@ -40,7 +42,7 @@ final class FloodTests: InstanceTestCase {
             flood.step(timeout: 0.02)
             if Date() >= nextSample {
                 most = max(most, inst.children(matching: service).count)
-                nextSample = Date().addingTimeInterval(0.1)
+                nextSample = Date().addingTimeInterval(0.02)
             }
             // Once the flood is well under way, the master must still answer.
             if !controlDone && flood.served >= Self.connections / 100 {
@@ -50,6 +52,7 @@ final class FloodTests: InstanceTestCase {
                     let report = UnixSocket.readToEnd(fd, timeout: 30)
                     close(fd)
                     reportOK = report.contains("name=127.0.0.1:\(port) ") && report.contains("limit=\(Self.processLimit) ")
+                    most = max(most, Self.total(in: report, service: "127.0.0.1:\(port)"))
                 }
                 reloadOK = try inst.postfix("reload", timeout: 60).status == 0
                     && inst.waitForLog("postfix/master[\(pid)]: reload", since: mark, timeout: 30) != nil
@@ -62,9 +65,21 @@ final class FloodTests: InstanceTestCase {
         XCTAssertTrue(reloadOK, "postfix reload was not done during the flood")
         XCTAssertEqual(flood.served, Self.connections, "clients served (banner and QUIT); \(flood.failed) failed")
         XCTAssertLessThanOrEqual(most, Self.processLimit, "processes of the service")
-        XCTAssertEqual(most, Self.processLimit, "the flood never reached the limit")
+        // Sampling /proc can miss the moment all of them run at once (each
+        // smtpd retires after max_use clients); the master's status report
+        // and its process-limit warning say so too.
+        XCTAssertTrue(most == Self.processLimit
+                      || inst.waitForLog("has reached its process limit \"\(Self.processLimit)\"", timeout: 5) != nil,
+                      "the flood never reached the limit: at most \(most) processes seen, no process-limit warning")
         XCTAssertEqual(inst.masterPid(), pid)
         XCTAssertTrue(Net.banner(port: port)?.hasPrefix("220") == true, "no banner after the flood")
+    }
+
+    /// The `total=` processes of a service in the master's status report (0 if absent).
+    static func total(in report: String, service: String) -> Int {
+        guard let line = report.split(separator: "\n").first(where: { $0.contains("name=\(service) ") }),
+              let field = line.split(separator: " ").first(where: { $0.hasPrefix("total=") }) else { return 0 }
+        return Int(field.dropFirst("total=".count)) ?? 0
     }
 
     private func raiseOwnOpenFileLimit(to wanted: Int) throws {
