@@ -67,6 +67,18 @@ package enum MasterLog {
 
     package static func info(_ text: String) { emit(.info, text) }
 
+    /// After chroot(root): postlogd's socket lives under the queue directory,
+    /// so it is reached by the same path with the new root cut off (stock
+    /// daemons keep their logger socket across chroot for the same reason).
+    /// maillog_file, outside the jail, is then out of reach as it is for stock.
+    package static func enteredChroot(_ root: String) {
+        guard case let .postlog(client, direct) = sink else { return }
+        let prefix = root.hasSuffix("/") ? String(root.dropLast()) : root
+        guard !prefix.isEmpty, client.socketPath.hasPrefix(prefix + "/") else { return }
+        let inside = String(client.socketPath.dropFirst(prefix.count))
+        sink = .postlog(PostlogClient(socketPath: inside, file: client.file, hostLabel: client.hostLabel), direct: direct)
+    }
+
     /// For the last words of a terminating master: postlogd is being
     /// terminated too, so records go straight to maillog_file.
     package static func bypassPostlog() {

@@ -106,6 +106,7 @@ package enum PluginWorker {
             if chroot(spec.settings.queueDirectory) < 0 || chdir("/") < 0 {
                 MasterLog.fatal("chroot(\(spec.settings.queueDirectory)): \(errnoText())")
             }
+            MasterLog.enteredChroot(spec.settings.queueDirectory)
         }
         guard spec.entry.unprivileged else { return }
         let owner = spec.settings.mailOwner
