@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "probe", type: .dynamic, targets: ["ProbePlugin"]),
         .library(name: "qmgr", type: .dynamic, targets: ["QmgrPlugin"]),
         .library(name: "metrics", type: .dynamic, targets: ["MetricsPlugin"]),
+        .library(name: "flush", type: .dynamic, targets: ["FlushPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
         .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
@@ -182,6 +183,13 @@ let package = Package(
             name: "QmgrPluginTests",
             dependencies: ["TestSupport"],
             path: "Tests/QmgrPluginTests"),
+        // The fast-flush server as a plugin (flush.so), for flush(8)'s line (issue 9).
+        .target(name: "FlushPlugin", dependencies: ["PluginAPI", "MailQueue"], path: "Plugins/Flush",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        .testTarget(
+            name: "FlushPluginTests",
+            dependencies: ["TestSupport", "MailQueue"],
+            path: "Tests/FlushPluginTests"),
         .executableTarget(name: "QmgrScanBench", dependencies: ["QmgrQueue", "MailQueue"], path: "bench/qmgr-scan",
                           exclude: ["run"]),
         .testTarget(

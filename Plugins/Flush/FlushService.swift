@@ -1,0 +1,112 @@
+// FlushService.swift - the fast-flush server as a single-model plugin, for
+// Debian's unchanged `flush unix n - y 1000? 0 flush` line: one request per
+// connection, as stock flush(8). PRE_INIT (root, before the chroot) reads
+// fast_flush_domains; INIT the other settings. Each connection gets the
+// protocol announcement, then one request (FlushRequest), answered as
+// stock answers it:
+// - add, send_site: DENY for a site outside fast_flush_domains (FAIL when
+//   the list cannot be evaluated), DENY for a site without a log name, BAD
+//   for a log name stock refuses, else OK after the log work (FlushLogs);
+// - send_file: BAD for a bad queue ID, else OK;
+// - refresh (also the master's wakeup "W") and purge: OK at once, then the
+//   refresh (purge: every non-empty log) after the reply;
+// - a malformed request: BAD; an unknown request name: no reply.
+// Guarantees: the reply never depends on more than the request and the
+// files under flush/; one client is bounded by ipc_timeout (and the
+// host's watchdog, daemon_timeout).
+import MailQueue
+import PluginAPI
+
+final class FlushService: SingleServer {
+    static let name = "flush"
+    static let version = "1.0"
+
+    private let settings: FlushSettings
+    private let logs: FlushLogs
+
+    static func preInit(host: ServiceHost) throws {
+        FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host)
+    }
+
+    init(host: ServiceHost) throws {
+        settings = FlushSettings(host: host)
+        logs = FlushLogs(host: host, settings: settings)
+    }
+
+    func serve(client: Client, host: ServiceHost) throws {
+        let reader = FlushRequestReader(fd: client.fd, peer: "public/" + host.serviceName,
+                                        timeout: Double(settings.ipcTimeout))
+        try reader.announce()
+        let request: FlushRequest
+        do {
+            request = try reader.read()
+        } catch {
+            host.warning("\(error)")
+            try reader.reply(.bad)
+            return
+        }
+        switch request {
+        case .add(let site, let queueID):
+            try reader.reply(add(site: site, queueID: queueID, host: host))
+        case .sendSite(let site):
+            try reader.reply(sendSite(site, host: host))
+        case .sendFile(let queueID):
+            guard let id = QueueID(queueID.description), id.text.utf8.elementsEqual(queueID.bytes) else {
+                try reader.reply(.bad)
+                return
+            }
+            try reader.reply(logs.sendFile(id))
+        case .refresh:
+            try reader.reply(.ok)
+            _ = logs.refresh(maxAge: settings.refreshTime)
+        case .purge:
+            try reader.reply(.ok)
+            _ = logs.refresh(maxAge: 0)
+        case .malformed:
+            try reader.reply(.bad)
+        case .unknown:
+            return
+        }
+    }
+
+    private func add(site: ByteString, queueID: ByteString, host: ServiceHost) -> FlushStatus {
+        guard let id = QueueID(queueID.description), id.text.utf8.elementsEqual(queueID.bytes) else { return .bad }
+        switch logName(site, host: host) {
+        case .success(let name): return logs.add(log: name, queueID: id)
+        case .failure(let refusal): return refusal.status
+        }
+    }
+
+    private func sendSite(_ site: ByteString, host: ServiceHost) -> FlushStatus {
+        switch logName(site, host: host) {
+        case .success(let name): return logs.send(log: name, how: .before)
+        case .failure(let refusal): return refusal.status
+        }
+    }
+
+    /// The site's log name, or the status stock answers instead.
+    private func logName(_ site: ByteString, host: ServiceHost) -> Result<QueueID, StatusError> {
+        switch settings.domains.match(site) {
+        case .noMatch: return .failure(StatusError(.deny))
+        case .error(let why):
+            host.warning(why)
+            return .failure(StatusError(.fail))
+        case .match: break
+        }
+        switch FlushLogName.make(site: site) {
+        case .success(let name): return .success(name)
+        case .failure(.nonASCII):
+            host.warning("flush: cannot convert domain \"\(site.description.prefix(100))\" to ASCII form (no IDNA support)")
+            return .failure(StatusError(.deny))
+        case .failure(.malformed):
+            host.warning("midna_domain_to_ascii_create: Problem translating domain \"\(site.description.prefix(100))\" to ASCII form: malformed ASCII label(s)")
+            return .failure(StatusError(.deny))
+        }
+    }
+}
+
+/// A status as a Result's failure.
+struct StatusError: Error {
+    let status: FlushStatus
+    init(_ status: FlushStatus) { self.status = status }
+}

@@ -1,0 +1,52 @@
+// FlushSettings.swift - what the fast-flush service reads from main.cf:
+// fast_flush_domains (read before the chroot, as stock's pre-jail
+// initialisation, so that "/file" patterns are read as root outside the
+// jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
+// qmgr_service_name and the queue hashing.
+// Guarantees: a value stock flush(8) treats as fatal ends the process with
+// stock's kind of text; no value is replaced by a default behind the
+// administrator's back.
+import MailQueue
+import PluginAPI
+
+struct FlushSettings {
+    let domains: DomainList
+    /// fast_flush_refresh_time, seconds.
+    let refreshTime: Int64
+    /// fast_flush_purge_time, seconds.
+    let purgeTime: Int64
+    /// ipc_timeout, seconds: how long a client may take to send its request.
+    let ipcTimeout: Int64
+    /// "public/" + qmgr_service_name: where the queue manager's triggers go.
+    let queueManager: String
+    let hashing: QueueHashing
+
+    /// Read in PRE_INIT (root, before the chroot), kept for INIT.
+    nonisolated(unsafe) static var domainsBeforeJail: DomainList?
+
+    static func readDomains(host: ServiceHost) -> DomainList {
+        let parentStyle = DomainList.isParentStyle("fast_flush_domains",
+                                                   in: host.string("parent_domain_matches_subdomains", default: ""))
+        do {
+            return try DomainList(parameter: "fast_flush_domains", value: host.string("fast_flush_domains", default: ""),
+                                  parentStyle: parentStyle)
+        } catch {
+            host.fatal(error.description)
+        }
+    }
+
+    init(host: ServiceHost) {
+        domains = Self.domainsBeforeJail ?? Self.readDomains(host: host)
+        do {
+            refreshTime = try host.checked(.time, "fast_flush_refresh_time", default: "12h", minimum: 1)
+            purgeTime = try host.checked(.time, "fast_flush_purge_time", default: "7d", minimum: 1)
+            ipcTimeout = try host.checked(.time, "ipc_timeout", default: "3600s", minimum: 1)
+            let depth = try host.checked(.integer, "hash_queue_depth", default: "1", minimum: 1)
+            hashing = try QueueHashing(hashQueueNames: host.string("hash_queue_names", default: "deferred, defer"),
+                                       depth: Int(depth))
+        } catch {
+            host.fatal("\(error)")
+        }
+        queueManager = "public/" + host.string("qmgr_service_name", default: "qmgr")
+    }
+}
