@@ -114,7 +114,17 @@ final class Completion {
                                                  now: MessageIntake.wallClock())
             for line in result.info { host.info(line) }
             for warning in result.warnings { host.warning(warning) }
+            if let site = result.fastFlushSite { offerToFastFlush(site: site, queueID: queueID) }
             if result.status != 0 { message.deferredHere = true }
+        }
+    }
+
+    /// defer_append's last step: tell flush(8) about the recipient's domain
+    /// (only OK and DENY are quiet, as stock).
+    private func offerToFastFlush(site: ByteString, queueID: String) {
+        switch config.flush.add(site: site, queueID: queueID) {
+        case .ok, .deny: break
+        case .fail, .bad: host.warning("\(queueID): \(config.flush.service) service failure")
         }
     }
 }

@@ -34,6 +34,8 @@ struct Configuration {
     let ownerRequestSpecial: Bool
     let verpFilter: String
     let logExternalForm: Bool
+    /// defer_append's fast-flush `add` (fast_flush_domains, flush_service_name).
+    let flush: FlushClient
 
     init(_ p: ParameterLookup) throws {
         do {
@@ -77,6 +79,17 @@ struct Configuration {
             throw ConfigurationError(description: error.description)
         }
         rewriteService = p.string("rewrite_service_name", default: "rewrite")
+        do {
+            let parentStyle = DomainList.isParentStyle("fast_flush_domains",
+                                                       in: p.string("parent_domain_matches_subdomains", default: ""))
+            flush = FlushClient(queueDirectory: queueDirectory, service: p.string("flush_service_name", default: "flush"),
+                                domains: try DomainList(parameter: "fast_flush_domains",
+                                                        value: p.string("fast_flush_domains", default: ""),
+                                                        parentStyle: parentStyle),
+                                timeout: Double(settings.ipcTimeout))
+        } catch {
+            throw ConfigurationError(description: error.description)
+        }
         myhostname = p.string("myhostname", default: "localhost")
         doubleBounceSender = p.string("double_bounce_sender", default: "double-bounce")
         recipientDelimiter = p.string("recipient_delimiter", default: "")
