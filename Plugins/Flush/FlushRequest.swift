@@ -3,7 +3,7 @@
 // data, then choose by how much is waiting: at most two bytes is a master
 // trigger (a NUL-terminated string such as the wakeup "W"), anything more is
 // one attribute list whose first attribute is `request`, followed by that
-// request's attributes in stock's order and nothing else.
+// request's attributes in stock's order (see `parse`).
 // Guarantees: a client can make the reader wait at most ipc_timeout per
 // step and hold at most the decoder's limits in memory; every malformed
 // request is an error value (the service answers status 3, as stock).
@@ -37,16 +37,19 @@ struct FlushRequestReader {
     /// The wakeup the master sends, as a NUL-terminated string.
     static let wakeup = ByteString("W")
 
-    func announce() throws {
+    /// Like stock, a client that went away is not worth a complaint: the
+    /// master's wakeup connection closes as soon as the server writes, and
+    /// the request it carried must still be done. Write errors are ignored.
+    func announce() {
         let greeting = AttrList([.string("protocol", ByteString(FlushProtocol.name))])
-        try writeAll(greeting.encoded)
+        writeAll(greeting.encoded)
     }
 
-    func reply(_ status: FlushStatus) throws {
-        try writeAll(AttrList([.int(FlushProtocol.statusAttribute, status.rawValue)]).encoded)
+    func reply(_ status: FlushStatus) {
+        writeAll(AttrList([.int(FlushProtocol.statusAttribute, status.rawValue)]).encoded)
     }
 
-    func read() throws -> FlushRequest {
+    func read() throws -> (FlushRequest, warnings: [String]) {
         let deadline = MailQueue.Clock.now() + timeout
         guard try waitReadable(until: deadline) else {
             throw FlushRequestError(description: "timeout while waiting for data from \(peer)")
@@ -55,8 +58,8 @@ struct FlushRequestReader {
         guard ioctl(fd, UInt(FIONREAD), &waiting) == 0 else {
             throw FlushRequestError(description: "cannot examine read buffer of \(peer): \(SystemError.text(errno))")
         }
-        if waiting <= 2 { return Self.trigger(try readNulString(until: deadline)) }
-        return Self.parse(try readList(until: deadline))
+        if waiting <= 2 { return (Self.trigger(try readNulString(until: deadline)), []) }
+        return parse(try readList(until: deadline))
     }
 
     private static func trigger(_ text: ByteString) -> FlushRequest {
@@ -68,33 +71,53 @@ struct FlushRequestReader {
         }
     }
 
-    /// One list: `request`, then exactly the attributes that request takes.
-    static func parse(_ list: AttrList) -> FlushRequest {
-        guard let first = list.attributes.first, first.name == ByteString(FlushProtocol.requestAttribute) else {
-            return .malformed
+    /// One list read as stock reads it: `request` first (else BAD), then
+    /// that request's attributes in order; a missing or unexpected one ends
+    /// the reading with stock's warning, and the request goes ahead only if
+    /// all its attributes were read (anything after them is warned about
+    /// and ignored). refresh and purge take no attributes and ignore the rest.
+    func parse(_ list: AttrList) -> (FlushRequest, warnings: [String]) {
+        var warnings: [String] = []
+        var rest = list.attributes[...]
+        guard let first = rest.popFirst(), first.name == ByteString(FlushProtocol.requestAttribute) else {
+            let found = list.attributes.first.map { "unexpected attribute \($0.name)" } ?? "missing attribute request"
+            return (.malformed, ["\(found) from \(peer)\(list.attributes.isEmpty ? "" : " (expecting: request)")"])
         }
-        let rest = Array(list.attributes.dropFirst())
         func values(_ names: [String]) -> [ByteString]? {
-            guard rest.count == names.count, zip(rest, names).allSatisfy({ $0.name == ByteString($1) }) else { return nil }
-            return rest.map(\.value)
+            var out: [ByteString] = []
+            for name in names {
+                guard let next = rest.popFirst() else {
+                    warnings.append("missing attribute \(name) in input from \(peer)")
+                    return nil
+                }
+                guard next.name == ByteString(name) else {
+                    warnings.append("unexpected attribute \(next.name) from \(peer) (expecting: \(name))")
+                    return nil
+                }
+                out.append(next.value)
+            }
+            if let extra = rest.first {
+                warnings.append("unexpected attribute \(extra.name) from \(peer) (expecting: (list terminator))")
+            }
+            return out
         }
+        let request: FlushRequest
         switch first.value.description {
         case FlushProtocol.add:
-            guard let v = values([FlushProtocol.siteAttribute, FlushProtocol.queueIDAttribute]) else { return .malformed }
-            return .add(site: v[0], queueID: v[1])
+            request = values([FlushProtocol.siteAttribute, FlushProtocol.queueIDAttribute])
+                .map { .add(site: $0[0], queueID: $0[1]) } ?? .malformed
         case FlushProtocol.sendSite:
-            guard let v = values([FlushProtocol.siteAttribute]) else { return .malformed }
-            return .sendSite(v[0])
+            request = values([FlushProtocol.siteAttribute]).map { .sendSite($0[0]) } ?? .malformed
         case FlushProtocol.sendFile:
-            guard let v = values([FlushProtocol.queueIDAttribute]) else { return .malformed }
-            return .sendFile(v[0])
+            request = values([FlushProtocol.queueIDAttribute]).map { .sendFile($0[0]) } ?? .malformed
         case FlushProtocol.refresh:
-            return rest.isEmpty ? .refresh : .malformed
+            request = .refresh
         case FlushProtocol.purge:
-            return rest.isEmpty ? .purge : .malformed
+            request = .purge
         default:
-            return .unknown(first.value)
+            request = .unknown(first.value)
         }
+        return (request, warnings)
     }
 
     // MARK: bounded I/O
@@ -148,12 +171,12 @@ struct FlushRequestReader {
         }
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
+    private func writeAll(_ bytes: [UInt8]) {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw FlushRequestError(description: "write to \(peer): \(SystemError.text(errno))") }
+            if n <= 0 { return }
             sent += n
         }
     }

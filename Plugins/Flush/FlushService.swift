@@ -34,36 +34,38 @@ final class FlushService: SingleServer {
     }
 
     func serve(client: Client, host: ServiceHost) throws {
-        let reader = FlushRequestReader(fd: client.fd, peer: "public/" + host.serviceName,
+        let reader = FlushRequestReader(fd: client.fd, peer: host.serviceName + " socket",
                                         timeout: Double(settings.ipcTimeout))
-        try reader.announce()
+        reader.announce()
         let request: FlushRequest
         do {
-            request = try reader.read()
+            let (read, warnings) = try reader.read()
+            for warning in warnings { host.warning(warning) }
+            request = read
         } catch {
             host.warning("\(error)")
-            try reader.reply(.bad)
+            reader.reply(.bad)
             return
         }
         switch request {
         case .add(let site, let queueID):
-            try reader.reply(add(site: site, queueID: queueID, host: host))
+            reader.reply(add(site: site, queueID: queueID, host: host))
         case .sendSite(let site):
-            try reader.reply(sendSite(site, host: host))
+            reader.reply(sendSite(site, host: host))
         case .sendFile(let queueID):
             guard let id = QueueID(queueID.description), id.text.utf8.elementsEqual(queueID.bytes) else {
-                try reader.reply(.bad)
+                reader.reply(.bad)
                 return
             }
-            try reader.reply(logs.sendFile(id))
+            reader.reply(logs.sendFile(id))
         case .refresh:
-            try reader.reply(.ok)
+            reader.reply(.ok)
             _ = logs.refresh(maxAge: settings.refreshTime)
         case .purge:
-            try reader.reply(.ok)
+            reader.reply(.ok)
             _ = logs.refresh(maxAge: 0)
         case .malformed:
-            try reader.reply(.bad)
+            reader.reply(.bad)
         case .unknown:
             return
         }

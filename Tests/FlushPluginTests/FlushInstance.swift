@@ -164,7 +164,7 @@ class FlushPluginTestCase: InstanceTestCase {
 
     /// Queue IDs that smtp(8) logged as deferred for a recipient at `domain`.
     func loggedDeferrals(_ inst: PrivateInstance, domain: String) -> Set<String> {
-        Set(inst.logLines(containing: "@\(domain)>, relay=").filter { $0.contains("status=deferred") }.compactMap { line in
+        Set(inst.log().split(separator: "\n").map(String.init).filter { $0.lowercased().contains("@\(domain)>, relay=") }.filter { $0.contains("status=deferred") }.compactMap { line in
             line.range(of: #"\]: [0-9A-F]+: to="#, options: .regularExpression).map {
                 String(line[$0].dropFirst(3).dropLast(5))
             }

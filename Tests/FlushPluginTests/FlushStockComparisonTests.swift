@@ -1,0 +1,95 @@
+// FlushStockComparisonTests.swift - our flush plugin next to stock flush(8)
+// (a verified stock instance: stock master, stock daemons), same settings,
+// same submissions:
+// - the fast-flush logs on disk: same file names (one per eligible
+//   destination, case folded, "." as "_"), same owner and mode, same
+//   format: each deferral smtp(8) logged for the destination is one
+//   "<queue id>\n" line, nothing else;
+// - the answers to the same raw requests byte for byte (protocol
+//   announcement and status): a site outside fast_flush_domains (DENY), a
+//   site stock cannot name a log after (DENY), bad and missing queue IDs
+//   and malformed lists (BAD), an unknown request (no answer), send_file
+//   of a message that is not queued, the master's wakeup, refresh;
+// - an `add` for a destination in upper case lands in the same log on both.
+import Foundation
+import XCTest
+import MailQueue
+import TestSupport
+
+final class FlushStockComparisonTests: FlushPluginTestCase {
+    func testLogsAndAnswersAsStockFlush() throws {
+        let names = ["a.example", "b.example", "c.example"]
+        let eligible = ["a.example", "b.example", "[127.0.0.1]"]
+        let ours = try startPluginInstance(deferringParameters(try Destinations(names), fastFlushDomains: eligible))
+        let stock = try startStockInstance(deferringParameters(try Destinations(names), fastFlushDomains: eligible),
+                                           masterCf: ["flush/unix/chroot = y"])
+        for inst in [ours, stock] {
+            for rcpt in ["u0@a.example", "u1@A.Example", "u2@b.example", "u3@c.example"] { try submit(inst, to: rcpt) }
+        }
+        for inst in [ours, stock] {
+            XCTAssertTrue(waitDeferred(inst, count: 4, domains: names), "not all mail deferred in \(inst.dir)")
+        }
+        try assertPluginFlush(ours)
+        XCTAssertEqual(flushLogNames(ours), ["a_example", "b_example"])
+        XCTAssertEqual(flushLogNames(ours), flushLogNames(stock))
+        for log in flushLogNames(stock) {
+            let domain = log.replacingOccurrences(of: "_", with: ".")
+            for inst in [ours, stock] {
+                XCTAssertTrue(waitUntil(timeout: 10) { loggedIDs(inst, log) == loggedDeferrals(inst, domain: domain) },
+                              "\(inst.dir)/queue/flush/\(log): \(flushLog(inst, log) ?? "absent")")
+                let content = flushLog(inst, log) ?? ""
+                XCTAssertNotNil(content.range(of: #"^([0-9A-F]+\n)+$"#, options: .regularExpression), content)
+            }
+            XCTAssertEqual(flushLog(ours, log)?.split(separator: "\n").count, flushLog(stock, log)?.split(separator: "\n").count)
+            XCTAssertEqual(try ownerAndMode(ours, "flush/" + log), try ownerAndMode(stock, "flush/" + log))
+        }
+
+        let requests: [(String, [String])] = [
+            ("site not in fast_flush_domains", ["request", "send_site", "site", "c.example"]),
+            ("site without a log name", ["request", "send_site", "site", "[127.0.0.1]"]),
+            ("add for a site not in fast_flush_domains", ["request", "add", "site", "c.example", "queue_id", "ABC123"]),
+            ("add with a bad queue ID", ["request", "add", "site", "a.example", "queue_id", "bad-id"]),
+            ("add without a queue ID", ["request", "add", "site", "a.example"]),
+            ("send_site with an extra attribute", ["request", "send_site", "site", "c.example", "extra", "x"]),
+            ("send_file of a message not queued", ["request", "send_file", "queue_id", "ABCDEF0123"]),
+            ("send_file with a bad queue ID", ["request", "send_file", "queue_id", "../x"]),
+            ("no request attribute first", ["site", "a.example", "request", "rfrsh"]),
+            ("unknown request", ["request", "frobnicate"]),
+            ("refresh", ["request", "rfrsh"]),
+        ]
+        for (what, attributes) in requests {
+            let bytes = Array((attributes.joined(separator: "\0") + "\0\0").utf8)
+            XCTAssertEqual(try exchange(ours, bytes), try exchange(stock, bytes), what)
+        }
+        XCTAssertEqual(try exchange(ours, Array("W\0".utf8)), try exchange(stock, Array("W\0".utf8)), "the master's wakeup")
+        XCTAssertEqual(try exchange(ours, Array("W\0".utf8)), "protocol\0queue_flush_protocol\0\0status\00\0\0")
+
+        let add = Array("request\0add\0site\0A.EXAMPLE\0queue_id\0ABCDEF0123\0\0".utf8)
+        XCTAssertEqual(try exchange(ours, add), try exchange(stock, add), "add in upper case")
+        for inst in [ours, stock] {
+            XCTAssertEqual(flushLog(inst, "a_example")?.split(separator: "\n").last, "ABCDEF0123", inst.dir)
+        }
+        XCTAssertEqual(warnings(ours), warnings(stock), "the flush servers' warnings")
+    }
+
+    /// One connection to public/flush: `request` sent, everything the server
+    /// writes until it closes (the announcement, then the answer, if any).
+    private func exchange(_ inst: PrivateInstance, _ request: [UInt8]) throws -> String {
+        let fd = try XCTUnwrap(UnixSocket.connect(inst.queue + "/public/flush"), "connect \(inst.queue)/public/flush")
+        defer { close(fd) }
+        XCTAssertEqual(write(fd, request, request.count), request.count)
+        return UnixSocket.readToEnd(fd, timeout: 30)
+    }
+
+    private func ownerAndMode(_ inst: PrivateInstance, _ path: String) throws -> String {
+        let a = try FileManager.default.attributesOfItem(atPath: inst.queue + "/" + path)
+        return "\(a[.ownerAccountName] ?? "?") \(a[.groupOwnerAccountName] ?? "?") \(String(a[.posixPermissions] as? Int ?? -1, radix: 8))"
+    }
+
+    /// The flush server's warnings, without time stamps and process IDs.
+    private func warnings(_ inst: PrivateInstance) -> [String] {
+        inst.logLines(containing: "postfix/flush[").filter { $0.contains("warning:") }.map {
+            String($0[$0.range(of: "warning:")!.lowerBound...])
+        }
+    }
+}
