@@ -1,0 +1,60 @@
+// DomainListTests.swift - fast_flush_domains as MailQueue's DomainList reads
+// it (the flush plugin on the server side, FlushClient for the qmgr's
+// defer_append on the client side), and FlushClient's answers that need
+// no server: stock's domain_list rules for names, ".name", parent style,
+// "!" and "/file" patterns, and an error (never a silent no-match) for what
+// the reader cannot evaluate.
+import Foundation
+import XCTest
+import MailQueue
+
+final class DomainListTests: XCTestCase {
+    private func list(_ value: String, parentStyle: Bool = false) throws -> DomainList {
+        try DomainList(parameter: "fast_flush_domains", value: value, parentStyle: parentStyle)
+    }
+
+    func testNamesDotPatternsAndParentStyle() throws {
+        let plain = try list("Example.COM, .sub.example")
+        XCTAssertEqual(plain.match("example.com"), .match)
+        XCTAssertEqual(plain.match("EXAMPLE.com"), .match)
+        XCTAssertEqual(plain.match("host.example.com"), .noMatch, "without parent style a name matches only itself")
+        XCTAssertEqual(plain.match("a.sub.example"), .match)
+        XCTAssertEqual(plain.match("sub.example"), .noMatch, "\".sub.example\" is for subdomains only")
+        let parent = try list("example.com", parentStyle: true)
+        XCTAssertEqual(parent.match("host.example.com"), .match)
+        XCTAssertEqual(parent.match("badexample.com"), .noMatch)
+        XCTAssertTrue(DomainList.isParentStyle("fast_flush_domains", in: "debug_peer_list,fast_flush_domains mynetworks"))
+        XCTAssertFalse(DomainList.isParentStyle("fast_flush_domains", in: ""))
+    }
+
+    func testNegationFilesAndErrors() throws {
+        let dir = NSTemporaryDirectory() + "domainlist-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "# comment\nfiled.example\n  other.example  more.example\n".write(toFile: dir + "/list", atomically: true, encoding: .utf8)
+        let l = try list("!no.example.com, example.com, /\(dir.dropFirst())/list, !/\(dir.dropFirst())/list", parentStyle: true)
+        XCTAssertEqual(l.match("no.example.com"), .noMatch, "the first match decides")
+        XCTAssertEqual(l.match("yes.example.com"), .match)
+        XCTAssertEqual(l.match("more.example"), .match, "patterns from the file")
+        XCTAssertEqual(l.match("comment"), .noMatch)
+        XCTAssertThrowsError(try list("a.example, !"), "\"!\" without a pattern is fatal in stock")
+        guard case .error = try list("hash:/etc/postfix/relay").match("a.example") else {
+            return XCTFail("a table the reader cannot open must be an error")
+        }
+        guard case .error = try list("/nonexistent/list").match("a.example") else {
+            return XCTFail("an unreadable file must be an error")
+        }
+        XCTAssertEqual(try list("a.example, hash:/x").match("a.example"), .match, "patterns before the table still match")
+    }
+
+    func testClientAnswersWithoutAServer() throws {
+        let nowhere = "/nonexistent-queue"
+        let client = FlushClient(queueDirectory: nowhere, domains: try list("a.example"), timeout: 2)
+        XCTAssertEqual(client.add(site: "b.example", queueID: "ABC"), .deny, "not eligible: the server is not asked")
+        XCTAssertEqual(client.sendSite("b.example"), .deny)
+        XCTAssertEqual(client.add(site: "a.example", queueID: "ABC"), .fail, "eligible, server unreachable")
+        XCTAssertEqual(FlushClient(queueDirectory: nowhere, domains: try list(""), timeout: 2).refresh(), .deny,
+                       "the service is turned off")
+        XCTAssertEqual(FlushClient(queueDirectory: nowhere, domains: try list("hash:/x"), timeout: 2).sendSite("a.example"), .fail)
+    }
+}
