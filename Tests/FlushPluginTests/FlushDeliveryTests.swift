@@ -7,7 +7,8 @@
 // - `sendmail -qRc.example` exactly c.example's,
 // - ETRN for d.example, which is not in fast_flush_domains, is refused with
 //   stock's 459 and its mail stays deferred;
-// and each flushed log is truncated, the others left as they were.
+// and each flushed log is truncated, the others left as they were; once
+// with stock qmgr, once with our qmgr plugin.
 import Foundation
 import XCTest
 import MailQueue
@@ -15,10 +16,20 @@ import TestSupport
 
 final class FlushDeliveryTests: FlushPluginTestCase {
     func testETRNPostqueueAndSendmailEachDeliverOnlyTheirDestination() throws {
+        try flushEachDestination(ourQmgr: false)
+    }
+
+    /// The same with our qmgr plugin taking the flush server's "F" and "I" triggers.
+    func testWithOurQmgrPlugin() throws {
+        try flushEachDestination(ourQmgr: true)
+    }
+
+    private func flushEachDestination(ourQmgr: Bool) throws {
         let names = ["a.example", "b.example", "c.example", "d.example"]
         let destinations = try Destinations(names)
         let inst = try startPluginInstance(deferringParameters(destinations,
-                                                               fastFlushDomains: ["a.example", "b.example", "c.example"]))
+                                                               fastFlushDomains: ["a.example", "b.example", "c.example"]),
+                                           ourQmgr: ourQmgr)
         let perDomain = ["a.example": 2, "b.example": 2, "c.example": 1, "d.example": 1]
         for (domain, count) in perDomain.sorted(by: { $0.key < $1.key }) {
             for i in 0..<count { try submit(inst, to: "user\(i)@\(domain)") }

@@ -17,9 +17,13 @@ import Glibc
 
 enum FlushPluginEnv {
     /// libflush.so built beside the master under test.
-    static var builtPlugin: String {
+    static var builtPlugin: String { built("libflush.so") }
+    /// libqmgr.so beside it: the queue manager plugin, for runs with our qmgr.
+    static var builtQmgrPlugin: String { built("libqmgr.so") }
+
+    private static func built(_ name: String) -> String {
         URL(fileURLWithPath: TestEnv.masterUnderTest).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("libflush.so").path
+            .appendingPathComponent(name).path
     }
 
     /// Debian's master.cf line for flush, as `postconf -M` prints it.
@@ -74,9 +78,11 @@ class FlushPluginTestCase: InstanceTestCase {
     /// flush chrooted as Debian's line says (the harness turns chroot off
     /// everywhere), `masterCf` applied with postconf -F; started. With
     /// `masterCf` empty the flush line must be Debian's.
-    func startPluginInstance(_ parameters: [String: String], masterCf: [String] = []) throws -> PrivateInstance {
+    func startPluginInstance(_ parameters: [String: String], masterCf: [String] = [],
+                             ourQmgr: Bool = false) throws -> PrivateInstance {
         let inst = try makeInstance()
-        try installFlushPlugin(inst)
+        try install(FlushPluginEnv.builtPlugin, as: "flush.so", in: inst)
+        if ourQmgr { try install(FlushPluginEnv.builtQmgrPlugin, as: "qmgr.so", in: inst) }
         try postconf(inst.etc, ["-e"] + assignments(parameters))
         // The harness turns every chroot off; Debian's flush line has it on.
         try postconf(inst.etc, ["-F", "flush/unix/chroot = y"])
@@ -89,6 +95,10 @@ class FlushPluginTestCase: InstanceTestCase {
         try inst.start()
         XCTAssertNotNil(inst.waitForLog("command flush resolves to plugin \(inst.libexec)/flush.so", timeout: 10),
                         "the flush line did not resolve to the plugin")
+        if ourQmgr {
+            XCTAssertNotNil(inst.waitForLog("command qmgr resolves to plugin \(inst.libexec)/qmgr.so", timeout: 10),
+                            "the qmgr line did not resolve to the plugin")
+        }
         return inst
     }
 
@@ -103,12 +113,11 @@ class FlushPluginTestCase: InstanceTestCase {
         return inst
     }
 
-    func installFlushPlugin(_ inst: PrivateInstance) throws {
-        let built = FlushPluginEnv.builtPlugin
+    func install(_ built: String, as name: String, in inst: PrivateInstance) throws {
         guard FileManager.default.fileExists(atPath: built) else {
             throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
         }
-        let installed = inst.libexec + "/flush.so"
+        let installed = inst.libexec + "/" + name
         try? FileManager.default.removeItem(atPath: installed)
         try FileManager.default.copyItem(atPath: built, toPath: installed)
         chown(installed, 0, 0)
