@@ -69,6 +69,10 @@ final class FlushStockComparisonTests: FlushPluginTestCase {
         for inst in [ours, stock] {
             XCTAssertEqual(flushLog(inst, "a_example")?.split(separator: "\n").last, "ABCDEF0123", inst.dir)
         }
+        // Log lines arrive through postlogd: wait until each side logged the four expected warnings.
+        let expectedWarnings = 4
+        waitUntil(timeout: 15, interval: 0.2) { [ours, stock].allSatisfy { warnings($0).count >= expectedWarnings } }
+        XCTAssertEqual(warnings(ours).count, expectedWarnings, "\(warnings(ours))")
         XCTAssertEqual(warnings(ours), warnings(stock), "the flush servers' warnings")
     }
 
