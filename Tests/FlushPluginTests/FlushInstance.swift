@@ -171,9 +171,16 @@ class FlushPluginTestCase: InstanceTestCase {
         Set(inst.queuedFiles().filter { $0.hasPrefix("deferred/") }.map { String($0.split(separator: "/").last!) })
     }
 
-    /// Queue IDs that smtp(8) logged as deferred for a recipient at `domain`.
+    /// The log's deferral lines for recipients at `domain` (any case).
+    func deferralLines(_ inst: PrivateInstance, domain: String) -> [String] {
+        inst.log().split(separator: "\n").map(String.init).filter {
+            $0.lowercased().contains("@\(domain)>, relay=") && $0.contains("status=deferred")
+        }
+    }
+
+    /// Queue IDs logged as deferred for a recipient at `domain`.
     func loggedDeferrals(_ inst: PrivateInstance, domain: String) -> Set<String> {
-        Set(inst.log().split(separator: "\n").map(String.init).filter { $0.lowercased().contains("@\(domain)>, relay=") }.filter { $0.contains("status=deferred") }.compactMap { line in
+        Set(deferralLines(inst, domain: domain).compactMap { line in
             line.range(of: #"\]: [0-9A-F]+: to="#, options: .regularExpression).map {
                 String(line[$0].dropFirst(3).dropLast(5))
             }

@@ -10,7 +10,10 @@
 //   site stock cannot name a log after (DENY), bad and missing queue IDs
 //   and malformed lists (BAD), an unknown request (no answer), send_file
 //   of a message that is not queued, the master's wakeup, refresh;
-// - an `add` for a destination in upper case lands in the same log on both.
+// - an `add` for a destination in upper case lands in the same log on both;
+// - purge sends every log at once: the logged mail is tried again and
+//   logged again on both, the made-up queue ID is dropped;
+// - the flush servers log the same warnings.
 import Foundation
 import XCTest
 import MailQueue
@@ -69,6 +72,24 @@ final class FlushStockComparisonTests: FlushPluginTestCase {
         for inst in [ours, stock] {
             XCTAssertEqual(flushLog(inst, "a_example")?.split(separator: "\n").last, "ABCDEF0123", inst.dir)
         }
+
+        // purge: every non-empty log unread for a second is sent (no "F"):
+        // the listed mail is tried again, deferred again and logged again,
+        // and the made-up queue ID is gone.
+        Thread.sleep(forTimeInterval: 1.1)   // reading the logs above set their atime (relatime)
+        let before = [ours, stock].map { inst in names.map { deferralLines(inst, domain: $0).count } }
+        let purge = Array("request\0purge\0\0".utf8)
+        XCTAssertEqual(try exchange(ours, purge), try exchange(stock, purge), "purge")
+        for (inst, counts) in zip([ours, stock], before) {
+            XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) {
+                deferralLines(inst, domain: "a.example").count == 2 * counts[0]
+                    && deferralLines(inst, domain: "b.example").count == 2 * counts[1]
+                    && loggedIDs(inst, "a_example") == loggedDeferrals(inst, domain: "a.example")
+                    && loggedIDs(inst, "b_example") == loggedDeferrals(inst, domain: "b.example")
+            }, "\(inst.dir): purge did not send both logs\n\(inst.logTail(20))")
+            XCTAssertEqual(deferralLines(inst, domain: "c.example").count, counts[2], "c.example has no log to send")
+        }
+
         // Log lines arrive through postlogd: wait until each side logged the four expected warnings.
         let expectedWarnings = 4
         waitUntil(timeout: 15, interval: 0.2) { [ours, stock].allSatisfy { warnings($0).count >= expectedWarnings } }
