@@ -20,6 +20,8 @@ import PluginAPI
 final class FlushService: SingleServer {
     static let name = "flush"
     static let version = "1.0"
+    /// send_trigger: the queue manager's "F" and "I" requests.
+    static var requiredCapabilities: Capabilities { [.parameters, .logging, .triggers] }
 
     private let settings: FlushSettings
     private let logs: FlushLogs

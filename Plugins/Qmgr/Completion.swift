@@ -1,6 +1,7 @@
 // Completion.swift - what happens to a message when the scheduler says all
 // its in-memory deliveries are over (`.messageIdle`), and to recipients the
-// scheduler cannot even hand to `retry` (`.deferRecipients`).
+// scheduler cannot even hand to `retry` (`.deferRecipients`: each is
+// deferred as defer_append does, ending with flush(8)'s `add` for its domain).
 // A message is completed with QmgrDelivery's MessageCompletion, whose
 // decision is carried out on the queue here: remove (and log `removed`),
 // defer until the backoff time (with the opt-in retry jitter), save to
