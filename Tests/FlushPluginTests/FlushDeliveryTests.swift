@@ -6,30 +6,43 @@
 // - `postqueue -s b.example` exactly b.example's,
 // - `sendmail -qRc.example` exactly c.example's,
 // - ETRN for d.example, which is not in fast_flush_domains, is refused with
-//   stock's 459 and its mail stays deferred;
+//   stock's 459 and its mail stays deferred, until `postqueue -i <id>`
+//   (send_file) delivers that one message;
 // and each flushed log is truncated, the others left as they were; once
 // with stock qmgr, once with our qmgr plugin.
 import Foundation
 import XCTest
 import MailQueue
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class FlushDeliveryTests: FlushPluginTestCase {
     func testETRNPostqueueAndSendmailEachDeliverOnlyTheirDestination() throws {
-        try flushEachDestination(ourQmgr: false)
+        try flushEachDestination(ourQmgr: false, domainsFromFile: false)
     }
 
-    /// The same with our qmgr plugin taking the flush server's "F" and "I" triggers.
-    func testWithOurQmgrPlugin() throws {
-        try flushEachDestination(ourQmgr: true)
+    /// The same with our qmgr plugin taking the flush server's "F" and "I"
+    /// triggers, and fast_flush_domains as a /file pattern outside the
+    /// flush server's chroot (read before the chroot, as stock).
+    func testWithOurQmgrPluginAndDomainsFromAFile() throws {
+        try flushEachDestination(ourQmgr: true, domainsFromFile: true)
     }
 
-    private func flushEachDestination(ourQmgr: Bool) throws {
+    private func flushEachDestination(ourQmgr: Bool, domainsFromFile: Bool) throws {
         let names = ["a.example", "b.example", "c.example", "d.example"]
         let destinations = try Destinations(names)
-        let inst = try startPluginInstance(deferringParameters(destinations,
-                                                               fastFlushDomains: ["a.example", "b.example", "c.example"]),
-                                           ourQmgr: ourQmgr)
+        let eligible = ["a.example", "b.example", "c.example"]
+        var parameters = deferringParameters(destinations, fastFlushDomains: eligible)
+        if domainsFromFile {
+            let file = NSTemporaryDirectory() + "flush-domains-\(getpid())-\(destinations.ports["a.example"]!)"
+            try ("# eligible\n" + eligible.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            chmod(file, 0o644)
+            addTeardownBlock { try? FileManager.default.removeItem(atPath: file) }
+            parameters["fast_flush_domains"] = file
+        }
+        let inst = try startPluginInstance(parameters, ourQmgr: ourQmgr)
         let perDomain = ["a.example": 2, "b.example": 2, "c.example": 1, "d.example": 1]
         for (domain, count) in perDomain.sorted(by: { $0.key < $1.key }) {
             for i in 0..<count { try submit(inst, to: "user\(i)@\(domain)") }
@@ -69,6 +82,13 @@ final class FlushDeliveryTests: FlushPluginTestCase {
 
         XCTAssertEqual(sinks["d.example"]!.messages.count, 0, "d.example is not eligible: nothing flushes it")
         XCTAssertEqual(deferredIDs(inst), loggedDeferrals(inst, domain: "d.example"))
+
+        // postqueue -i: one message by queue ID, whatever its destination.
+        let id = try XCTUnwrap(deferredIDs(inst).first)
+        let one = try runCommand("/usr/sbin/postqueue", ["-c", inst.etc, "-i", id], env: ["MAIL_CONFIG": inst.etc], timeout: 60)
+        XCTAssertEqual(one.status, 0, "postqueue -i: \(one.output)")
+        XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) { sinks["d.example"]!.messages.count == 1 && deferredIDs(inst).isEmpty },
+                      "postqueue -i \(id) did not deliver it\n\(inst.logTail(20))")
         for log in ["a_example", "b_example", "c_example"] {
             XCTAssertEqual(flushLog(inst, log), "", "flush/\(log) is truncated after its send")
         }
