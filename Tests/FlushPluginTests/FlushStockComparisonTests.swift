@@ -13,11 +13,16 @@
 // - an `add` for a destination in upper case lands in the same log on both;
 // - purge sends every log at once: the logged mail is tried again and
 //   logged again on both, the made-up queue ID is dropped;
-// - the flush servers log the same warnings.
+// - the flush servers log the same warnings;
+// - an add waits while another process holds the log's flock(2) lock, then
+//   appends (stock's internal lock, so that stock tools and ours agree).
 import Foundation
 import XCTest
 import MailQueue
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 final class FlushStockComparisonTests: FlushPluginTestCase {
     func testLogsAndAnswersAsStockFlush() throws {
@@ -95,6 +100,26 @@ final class FlushStockComparisonTests: FlushPluginTestCase {
         waitUntil(timeout: 15, interval: 0.2) { [ours, stock].allSatisfy { warnings($0).count >= expectedWarnings } }
         XCTAssertEqual(warnings(ours).count, expectedWarnings, "\(warnings(ours))")
         XCTAssertEqual(warnings(ours), warnings(stock), "the flush servers' warnings")
+
+        // The log lock: an add waits while someone else holds flock(2) on the log.
+        let addB = Array("request\0add\0site\0b.example\0queue_id\0ABCDEF0456\0\0".utf8)
+        for inst in [ours, stock] {
+            let fd = open(inst.queue + "/flush/b_example", O_RDWR)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            XCTAssertEqual(flock(fd, LOCK_EX), 0)
+            let answered = DispatchSemaphore(value: 0)
+            let answer = AnswerBox()
+            DispatchQueue.global().async {
+                answer.text = try? self.exchange(inst, addB)
+                answered.signal()
+            }
+            XCTAssertEqual(answered.wait(timeout: .now() + 1.5), .timedOut, "\(inst.dir): the add must wait for the lock")
+            flock(fd, LOCK_UN)
+            close(fd)
+            XCTAssertEqual(answered.wait(timeout: .now() + 30), .success)
+            XCTAssertEqual(answer.text, "protocol\0queue_flush_protocol\0\0status\00\0\0")
+            XCTAssertEqual(flushLog(inst, "b_example")?.split(separator: "\n").last, "ABCDEF0456")
+        }
     }
 
     /// One connection to public/flush: `request` sent, everything the server
@@ -117,4 +142,9 @@ final class FlushStockComparisonTests: FlushPluginTestCase {
             String($0[$0.range(of: "warning:")!.lowerBound...])
         }
     }
+}
+
+/// The answer a background exchange got, read after its semaphore.
+private final class AnswerBox: @unchecked Sendable {
+    var text: String?
 }
