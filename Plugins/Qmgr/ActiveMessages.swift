@@ -21,6 +21,8 @@ final class ActiveMessage {
     var notifySuccess = false
     /// Reading more recipients failed this round: completion must not ask again.
     var refillProblem: RefillProblem?
+    /// smtputf8_enable: requests flag recipients that need SMTPUTF8.
+    var smtputf8Enabled = false
 
     enum RefillProblem { case vanished, corrupt, resolverFailed }
 
@@ -49,12 +51,17 @@ final class ActiveMessage {
         MessageOptions(oneRecipientPerEntry: loaded.isVERP, flushEach: loaded.flags.contains(.flushEach))
     }
 
-    /// The request for one delivery (qmgr_deliver_send_request's flags: trace
-    /// flags, the queue's connection-cache flags, and SUCCESS|BOUNCE).
+    /// The request for one delivery (stock's flags: trace flags, the
+    /// queue's connection-cache flags, and SUCCESS|BOUNCE; the SMTPUTF8
+    /// bits of the file plus those its recipients need).
     func request(for delivery: Delivery) -> DeliveryRequest {
         let flags = loaded.traceFlags | delivery.flags | DeliveryFlags.default
         var request = DeliveryRequest(envelope: loaded.envelope, queueID: loaded.id, nexthop: delivery.nexthop,
                                       recipients: delivery.recipients, flags: flags, activeArrival: loaded.activeArrival)
+        request.smtputf8 = SMTPUTF8Flags.forDelivery(queueFileFlags: request.smtputf8,
+                                                     recipients: delivery.recipients.map(\.address),
+                                                     verp: loaded.envelope.verpDelimiters != nil,
+                                                     enabled: smtputf8Enabled)
         if let delimiters = loaded.envelope.verpDelimiters, delivery.recipients.count == 1,
            let recipient = delivery.recipients.first {
             request.sender = VERPSender.make(sender: request.sender, recipient: recipient.address, delimiters: delimiters)
@@ -80,12 +87,17 @@ final class ActiveMessage {
 
 final class ActiveMessages {
     private var byID: [String: ActiveMessage] = [:]
+    /// smtputf8_enable, passed on to every message added.
+    private let smtputf8Enabled: Bool
     /// Address-verification probes in memory (address_verify_pending_request_limit).
     private(set) var probes = 0
 
     subscript(_ queueID: String) -> ActiveMessage? { byID[queueID] }
 
+    init(smtputf8Enabled: Bool) { self.smtputf8Enabled = smtputf8Enabled }
+
     func add(_ message: ActiveMessage) {
+        message.smtputf8Enabled = smtputf8Enabled
         byID[message.loaded.id.text] = message
         if message.loaded.isVerificationProbe { probes += 1 }
     }

@@ -34,6 +34,8 @@ struct Configuration {
     let ownerRequestSpecial: Bool
     let verpFilter: String
     let logExternalForm: Bool
+    /// smtputf8_enable (its default depends on compatibility_level).
+    let smtputf8Enabled: Bool
     /// defer_append's fast-flush `add` (fast_flush_domains, flush_service_name).
     let flush: FlushClient
 
@@ -53,6 +55,7 @@ struct Configuration {
             dontRemove = try reader.integer("dont_remove", default: 0) != 0
             ownerRequestSpecial = try reader.boolean("owner_request_special", default: true)
             verifyNegativeCache = try reader.boolean("address_verify_negative_cache", default: true)
+            smtputf8Enabled = try reader.boolean("smtputf8_enable", default: true)
             inflow = InflowControl(enabled: try reader.seconds("in_flow_delay", default: 1, maximum: 10) > 0,
                                    processLimit: try reader.integer("default_process_limit", default: 100, minimum: 1))
             let resolution = try reader.integer("delay_logging_resolution_limit", default: 2, maximum: 6)

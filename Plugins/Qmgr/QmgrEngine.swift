@@ -25,7 +25,7 @@ final class QmgrEngine {
         self.host = host
         inflow = config.inflow
         self.scheduler = scheduler
-        let messages = ActiveMessages()
+        let messages = ActiveMessages(smtputf8Enabled: config.smtputf8Enabled)
         intake = MessageIntake(host: host, store: store, loader: loader, scheduler: scheduler, messages: messages,
                                log: config.logLines)
         connections = AgentConnections(host: host, scheduler: scheduler, messages: messages, intake: intake,

@@ -36,6 +36,8 @@ public final class ScriptedSink {
         public var bannerDelay: TimeInterval = 0
         /// Seconds between the end of the message data and the reply.
         public var dataDelay: TimeInterval = 0
+        /// Whether EHLO offers SMTPUTF8.
+        public var offersSMTPUTF8 = true
         public init() {}
     }
 
@@ -126,7 +128,8 @@ public final class ScriptedSink {
             let verb = line.prefix(4).uppercased()
             switch verb {
             case "EHLO":
-                guard session.send("250-scripted-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SMTPUTF8") else { return }
+                let last = script.offersSMTPUTF8 ? "250-8BITMIME\r\n250 SMTPUTF8" : "250 8BITMIME"
+                guard session.send("250-scripted-sink\r\n250-PIPELINING\r\n" + last) else { return }
             case "HELO", "NOOP":
                 guard session.send("250 Ok") else { return }
             case "MAIL":
