@@ -20,10 +20,10 @@
 //   the message is traced (RECORD), and status -1 (deferred) whatever the
 //   services answered (failures are warnings, as in stock).
 // Each request is a new blocking connection bounded by the services'
-// timeout (stock's mail_command_client). Not done here: the
-// delivery_status_filter, and the fast-flush `add` request: the result
-// names the recipient's domain (`fastFlushSite`) for the caller to offer
-// to flush(8) when it matches fast_flush_domains.
+// timeout (stock's mail_command_client). No delivery_status_filter applies:
+// stock installs one only in delivery agents, never in qmgr. The fast-flush
+// `add` request is the caller's: the result names the recipient's domain
+// (`fastFlushSite`) to offer to flush(8) when it matches fast_flush_domains.
 import MailQueue
 
 public struct RecipientDeferral: Sendable {
