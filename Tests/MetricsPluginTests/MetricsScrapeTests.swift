@@ -60,6 +60,8 @@ final class MetricsScrapeTests: MetricsTestCase {
         // Our qmgr.so runs on Debian's qmgr line and serves pid/qmgr.metrics.
         XCTAssertEqual(metrics.value("mailhost_qmgr_up"), 1, text)
         XCTAssertEqual(metrics.value("mailhost_qmgr_active_message_limit"), 20000, text)
+        XCTAssertEqual(metrics.value("mailhost_qmgr_delivery_recipients_total", ["transport": "smtp", "result": "ok"]), 20, text)
+        XCTAssertTrue(text.contains("# TYPE mailhost_qmgr_delivery_requests_total counter\n"), text)
 
         let check = try runCommand("/bin/sh", ["-c", "\(MetricsEnv.promtool) check metrics"], stdin: text, timeout: 60)
         XCTAssertEqual(check.status, 0, "promtool check metrics:\n\(check.output)\n--- input:\n\(text)")
@@ -133,6 +135,31 @@ final class MetricsScrapeTests: MetricsTestCase {
         let spawns = query("mailhost_service_spawns_total{service=\"127.0.0.1:\(inst.smtpPort)\"}").first.flatMap(value)
         XCTAssertGreaterThanOrEqual(spawns.flatMap(Double.init) ?? 0, 1, "smtpd spawns as Prometheus stored them")
         XCTAssertEqual(query("mailhost_queue_message_age_seconds_bucket{queue=\"deferred\",le=\"+Inf\"}").first.flatMap(value), "5")
+
+        // Our qmgr's series as Prometheus stored them: 20 recipients relayed
+        // (replies with status 0), 5 deferred once the sink was gone (by smtp,
+        // or by `retry` after the destination died), that destination
+        // throttled (dead) with no concurrency window, and the smtp
+        // transport's limit, busy and todo counts.
+        func number(_ expression: String) -> Double? { query(expression).first.flatMap(value).flatMap(Double.init) }
+        var deferredRecipients: Double?
+        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.5) {
+            deferredRecipients = number("sum(mailhost_qmgr_delivery_recipients_total{result=\"deferred\"})")
+            return deferredRecipients == 5
+        }, "deferred recipients: \(String(describing: deferredRecipients)); \(query("mailhost_qmgr_delivery_recipients_total"))")
+        XCTAssertEqual(number("mailhost_qmgr_delivery_recipients_total{transport=\"smtp\",result=\"ok\"}"), 20)
+        XCTAssertGreaterThanOrEqual(number("mailhost_qmgr_delivery_requests_total{transport=\"smtp\",result=\"ok\"}") ?? 0, 1)
+        XCTAssertEqual(number("sum(mailhost_qmgr_delivery_requests_total{result=~\"crashed|unsent\"})"), nil,
+                       "no agent crashed and every request was written")
+        XCTAssertEqual(number("mailhost_qmgr_up"), 1)
+        XCTAssertEqual(number("mailhost_qmgr_transport_concurrency_limit{transport=\"smtp\"}"), 20)
+        XCTAssertEqual(number("mailhost_qmgr_transport_busy_deliveries{transport=\"smtp\"}"), 0)
+        let dead = query("mailhost_qmgr_destination_state{transport=\"smtp\",state=\"throttled\"}")
+        let site = try XCTUnwrap((dead.first?["metric"] as? [String: String])?["destination"],
+                                 "a throttled smtp destination: \(query("mailhost_qmgr_destination_state"))")
+        XCTAssertEqual(number("mailhost_qmgr_destination_concurrency_window{transport=\"smtp\",destination=\"\(site)\"}"), 0)
+        XCTAssertEqual(number("mailhost_qmgr_destination_busy_deliveries{transport=\"smtp\",destination=\"\(site)\"}"), 0)
+        XCTAssertEqual(number("mailhost_qmgr_destination_todo_entries{transport=\"smtp\",destination=\"\(site)\"}"), 0)
     }
 
     func makeTemporaryDirectory() throws -> String {

@@ -53,6 +53,15 @@ final class QueryDocumentTests: XCTestCase {
         XCTAssertEqual(jobs.first?["read_entries"] as? Int, 4)
         XCTAssertEqual(jobs.first?["selected_entries"] as? Int, 2)
         XCTAssertTrue(jobs.first?["preempts"] is NSNull)
+
+        // The one reply so far (down.example, status non-zero) is counted;
+        // the busy delivery is not, until its reply comes.
+        let deliveries = try XCTUnwrap(json["deliveries"] as? [[String: Any]], text)
+        XCTAssertEqual(deliveries.count, 1, text)
+        XCTAssertEqual(deliveries.first?["transport"] as? String, "smtp")
+        XCTAssertEqual(deliveries.first?["result"] as? String, "deferred")
+        XCTAssertEqual(deliveries.first?["requests"] as? Int, 1)
+        XCTAssertEqual(deliveries.first?["recipients"] as? Int, 1)
     }
 
     func testOwnParserReadsBackWhatFoundationReads() throws {
