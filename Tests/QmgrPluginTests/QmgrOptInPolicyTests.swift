@@ -16,10 +16,11 @@ import Glibc
 #endif
 
 final class QmgrOptInPolicyTests: QmgrPluginTestCase {
-    /// Seconds from now until each deferred file's retry time (its mtime).
-    func retryDelays(_ inst: PrivateInstance) -> [Double] {
+    /// Seconds from now until each deferred file's retry time (its mtime),
+    /// for the files (relative to deferred/) not in `excluding`.
+    func retryDelays(_ inst: PrivateInstance, excluding: Set<String> = []) -> [Double] {
         let now = Date().timeIntervalSince1970
-        return files(inst, in: "deferred").compactMap { relative in
+        return files(inst, in: "deferred").filter { !excluding.contains($0) }.compactMap { relative in
             var st = stat()
             guard stat(inst.queue + "/deferred/" + relative, &st) == 0 else { return nil }
             return Double(st.st_mtim.tv_sec) - now
@@ -51,11 +52,7 @@ final class QmgrOptInPolicyTests: QmgrPluginTestCase {
         XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { self.qmgrWorker(inst) != nil })
         let before = Set(files(inst, in: "deferred"))
         try submitAndWaitDeferred(inst, count: 8, total: 12, prefix: "jittered")
-        let jittered = files(inst, in: "deferred").filter { !before.contains($0) }.compactMap { relative -> Double? in
-            var st = stat()
-            guard stat(inst.queue + "/deferred/" + relative, &st) == 0 else { return nil }
-            return Double(st.st_mtim.tv_sec) - Date().timeIntervalSince1970
-        }
+        let jittered = retryDelays(inst, excluding: before)
         XCTAssertEqual(jittered.count, 8)
         for delay in jittered {
             XCTAssertGreaterThanOrEqual(delay, 150 - 20, "within -50% of 300 s: \(jittered)")
@@ -78,18 +75,15 @@ final class QmgrOptInPolicyTests: QmgrPluginTestCase {
             XCTAssertEqual(r.status, 0, "sendmail: \(r.output)")
         }
         // While the limit holds mail back, the query interface shows the bucket.
-        var document = ""
-        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.2) {
+        var document = "", emptyBucket = false
+        let arrivals = arrivalTimes(sink, count: count, since: start, timeout: 90) {
             document = (try? self.queryDocument(inst)) ?? ""
-            return Self.smtpDestinations(document).contains { $0["rate_limit_tokens"] as? Int == 0 && $0["next_token_at"] is Double }
-        }, "an empty bucket with its next token in the query document: \(document)")
-
-        var arrivals: [TimeInterval] = []
-        waitUntil(timeout: 90, interval: 0.02) {
-            let now = Date().timeIntervalSince(start)
-            while arrivals.count < sink.messages.count { arrivals.append(now) }
-            return arrivals.count >= count
+            emptyBucket = Self.smtpDestinations(document).contains {
+                $0["rate_limit_tokens"] as? Int == 0 && $0["next_token_at"] is Double
+            }
+            return emptyBucket
         }
+        XCTAssertTrue(emptyBucket, "an empty bucket with its next token in the query document: \(document)")
         XCTAssertEqual(arrivals.count, count, "sink got \(sink.messages.count) of \(count)")
         XCTAssertTrue(inst.waitQueueEmpty(timeout: 30), "queue: \(inst.queuedFiles())")
         XCTAssertGreaterThanOrEqual(sink.mostConcurrentSessions, 2, "the burst ran in parallel, unlike a rate delay")
@@ -105,8 +99,7 @@ final class QmgrOptInPolicyTests: QmgrPluginTestCase {
 
     /// The query document from pid/qmgr.query, by our `postfix status queues -j` as root.
     func queryDocument(_ inst: PrivateInstance) throws -> String {
-        let tool = URL(fileURLWithPath: TestEnv.masterUnderTest).deletingLastPathComponent().appendingPathComponent("postfix").path
-        let r = try runCommand(tool, ["-c", inst.etc, "status", "queues", "-j"], timeout: 10)
+        let r = try runCommand(ourPostfixTool, ["-c", inst.etc, "status", "queues", "-j"], timeout: 10)
         guard r.status == 0 else { throw HarnessError("postfix status queues -j: \(r.output)") }
         return r.output
     }

@@ -1,8 +1,10 @@
 // StockSideBySide.swift - what the side-by-side tests with stock qmgr(8)
-// share (StockComparisonTests, StockSchedulingComparisonTests): an instance
-// whose `qmgr` line runs stock's qmgr (qmgr.so absent from its libexec,
-// checked) or our plugin, submission with fixed headers, and a view of the
-// qmgr's log lines with queue IDs, pids, times and sizes taken out.
+// share (StockComparisonTests, StockSchedulingComparisonTests; the last
+// helpers also QmgrOptInPolicyTests and QuerySocketLifetimeTests): an
+// instance whose `qmgr` line runs stock's qmgr (qmgr.so absent from its
+// libexec, checked) or our plugin, submission with fixed headers, a flush,
+// a view of the qmgr's log lines with queue IDs, pids, times and sizes
+// taken out, arrival times at a sink, and our postfix tool's path.
 import Foundation
 import XCTest
 import TestSupport
@@ -47,6 +49,27 @@ extension QmgrPluginTestCase {
     func flush(_ inst: PrivateInstance) throws {
         let r = try runCommand(try QmgrPluginEnv.postqueue(), ["-c", inst.etc, "-f"], env: ["MAIL_CONFIG": inst.etc], timeout: 30)
         XCTAssertEqual(r.status, 0, "postqueue -f: \(r.output)")
+    }
+
+    /// When each message reached `sink`, in seconds since `start`, sampled
+    /// every 20 ms until `count` arrived and `alsoUntil` (called once per
+    /// sample, until it holds) held, or `timeout` passed.
+    func arrivalTimes(_ sink: ScriptedSink, count: Int, since start: Date, timeout: TimeInterval,
+                      alsoUntil: () -> Bool = { true }) -> [TimeInterval] {
+        var times: [TimeInterval] = []
+        var also = false
+        waitUntil(timeout: timeout, interval: 0.02) {
+            let now = Date().timeIntervalSince(start)
+            while times.count < sink.messages.count { times.append(now) }
+            if !also { also = alsoUntil() }
+            return times.count >= count && also
+        }
+        return times
+    }
+
+    /// Our `postfix` tool, built beside the master under test.
+    var ourPostfixTool: String {
+        URL(fileURLWithPath: TestEnv.masterUnderTest).deletingLastPathComponent().appendingPathComponent("postfix").path
     }
 
     /// The distinct shapes of the qmgr's log lines since `mark`: the text
