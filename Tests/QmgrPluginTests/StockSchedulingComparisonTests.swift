@@ -143,8 +143,10 @@ final class StockSchedulingComparisonTests: QmgrPluginTestCase {
             // concurrency. Sampled while the sink holds that reply back.
             var first = 0
             XCTAssertTrue(waitUntil(timeout: 60, interval: 0.02) {
+                // Read before the check: still no message after it means no reply before it.
+                let most = sink.mostConcurrentSessions
                 guard sink.messages.isEmpty else { return true }
-                first = sink.mostConcurrentSessions
+                first = most
                 return false
             }, "\(qmgr): first delivery")
             XCTAssertTrue(waitUntil(timeout: 120, interval: 0.2) { sink.messages.count >= count },
