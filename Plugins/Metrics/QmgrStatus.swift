@@ -4,8 +4,9 @@
 // Guarantees: fields this reader does not know are ignored and a missing one
 // leaves its sample out (the schema lets new fields appear without a version
 // change); a document that does not parse gives only `mailhost_qmgr_up 0`.
-// The query interface has no delivery counters, so deliveries by status are
-// not among these series.
+// Deliveries by status are the qmgr's counters of how its delivery requests
+// ended (per transport and result, requests and recipients); they restart
+// from 0 when the qmgr does, as Prometheus counters may.
 import QmgrQuery
 
 enum QmgrStatus {
@@ -55,7 +56,17 @@ enum QmgrStatus {
                 destination["state"]?.string.map { state.add(siteLabels + [("state", $0)], 1) }
             }
         }
+        var requests = MetricFamily("mailhost_qmgr_delivery_requests", .counter,
+                                    "Delivery requests by how the agent's reply ended them (ok, deferred, crashed, unsent).")
+        var requestRecipients = MetricFamily("mailhost_qmgr_delivery_recipients", .counter,
+                                             "Recipients in those delivery requests, by the same result.")
+        for delivery in root["deliveries"]?.array ?? [] {
+            guard let transport = delivery["transport"]?.string, let result = delivery["result"]?.string else { continue }
+            let labels: Labels = [("transport", transport), ("result", result)]
+            delivery["requests"]?.int.map { requests.add(labels, Double($0)) }
+            delivery["recipients"]?.int.map { requestRecipients.add(labels, Double($0)) }
+        }
         return [up, active, activeLimit, recipients, recipientLimit, transportLimit, transportBusy, transportPending,
-                transportDead, window, busy, todo, todoRecipients, state]
+                transportDead, window, busy, todo, todoRecipients, state, requests, requestRecipients]
     }
 }

@@ -75,6 +75,9 @@ extension Scheduler {
         guard let transport = transports[name] else { return }
         let entry = deliveryID.flatMap { busyByDeliveryID.removeValue(forKey: $0) }
         entry?.deliveryID = nil
+        if let entry, let result = DeliveryResult(verdict) {
+            deliveryCounters.add(result, transport: name, recipients: entry.recipients.count)
+        }
         if verdict.messageDeferred { entry?.message.deferred = true }
         if let entry, verdict.entry == .backToTodo { unselect(entry) }
         // Only an entry whose delivery is over gives feedback; one put back

@@ -36,6 +36,8 @@ public final class Scheduler {
     var timedQueues: [ObjectIdentifier: DestinationQueue] = [:]
     var timedTransports: [String: Transport] = [:]
     var events: [SchedulerEvent] = []
+    /// How delivery requests ended, per transport (the query interface's counters).
+    var deliveryCounters = DeliveryCounters()
 
     /// Fails when a setting of the `retry` transport is bad: stock reads them
     /// when it first needs that transport, we read them up front.

@@ -2,9 +2,10 @@
 // interface (issue 8 item 4): active queue occupancy, per transport and per
 // destination the concurrency window, busy and todo counts, throttled or
 // dead sites with the reason and the time they are retried, rate-delay and
-// rate-limit state, and the preemptive scheduler's jobs. Guarantees: a copy —
-// later scheduler calls do not change it; transports in round-robin order,
-// destinations and jobs in their scheduling order; times on the scheduler's clock.
+// rate-limit state, the preemptive scheduler's jobs, and the delivery
+// counters. Guarantees: a copy — later scheduler calls do not change it;
+// transports in round-robin order, destinations and jobs in their
+// scheduling order; times on the scheduler's clock.
 
 public struct SchedulerSnapshot: Equatable, Sendable {
     public var messages: Int
@@ -12,6 +13,8 @@ public struct SchedulerSnapshot: Equatable, Sendable {
     public var recipients: Int
     public var recipientLimit: Int
     public var transports: [TransportSnapshot]
+    /// How delivery requests ended since the qmgr started (DeliveryCounters).
+    public var deliveries: [DeliveryCount]
 }
 
 public struct TransportSnapshot: Equatable, Sendable {
@@ -68,7 +71,8 @@ extension Scheduler {
     public func snapshot(now: Double) -> SchedulerSnapshot {
         SchedulerSnapshot(messages: messages.count, messageLimit: settings.activeLimit, recipients: recipientCount,
                           recipientLimit: settings.recipientLimit,
-                          transports: roundRobin.map { snapshot(of: $0, now: now) })
+                          transports: roundRobin.map { snapshot(of: $0, now: now) },
+                          deliveries: deliveryCounters.all)
     }
 
     private func snapshot(of transport: Transport, now: Double) -> TransportSnapshot {

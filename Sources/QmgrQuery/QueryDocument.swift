@@ -42,6 +42,16 @@
 //         "selected_entries": N, "read_entries": N,
 //         "recipients": N, "recipient_limit": N
 //       } ]
+//     } ],
+//     "deliveries": [ {                     since the qmgr started (added in
+//       "transport": S,                     version 1 without a change: readers
+//       "result": "ok" | "deferred"         of older documents see no counts)
+//               | "crashed" | "unsent",     how the agent's reply ended the request:
+//                                           ok = every recipient delivered or
+//                                           bounced; deferred = some to retry;
+//                                           crashed = no or malformed reply;
+//                                           unsent = request not written
+//       "requests": N, "recipients": N      (only outcomes that happened appear)
 //     } ]
 //   }
 //
@@ -72,6 +82,7 @@ public enum QueryDocument {
                 ("recipients", count(snapshot.recipients)), ("recipient_limit", count(snapshot.recipientLimit)),
             ])),
             ("transports", .array(snapshot.transports.map { transport($0, clock) })),
+            ("deliveries", .array(snapshot.deliveries.map(delivery))),
         ])
     }
 
@@ -107,6 +118,13 @@ public enum QueryDocument {
             ("slots_used", count(j.slotsUsed)), ("slots_available", count(j.slotsAvailable)),
             ("selected_entries", count(j.selectedEntries)), ("read_entries", count(j.readEntries)),
             ("recipients", count(j.recipients)), ("recipient_limit", count(j.recipientLimit)),
+        ])
+    }
+
+    private static func delivery(_ d: DeliveryCount) -> JSONValue {
+        .object([
+            ("transport", .string(d.transport)), ("result", .string(d.result.rawValue)),
+            ("requests", count(d.requests)), ("recipients", count(d.recipients)),
         ])
     }
 

@@ -1,6 +1,6 @@
 // MetricsScrapeTests.swift - the metrics plugin on our real master with the
 // stock daemons: after real mail has flowed (smtp-source into smtpd, relayed
-// to smtp-sink) and more is deferred (the sink gone), a scrape carries the
+// to smtp-sink) and more is deferred (a site refusing it), a scrape carries the
 // master's per-service series, the queue counts and ages, build info, in the
 // text format that promtool accepts and in OpenMetrics; the queue census
 // reads each queue file's header once, not on every scrape.
@@ -10,7 +10,19 @@ import TestSupport
 import Glibc
 
 final class MetricsScrapeTests: MetricsTestCase {
-    /// 20 messages relayed to a sink, then 5 deferred once the sink is gone.
+    /// A site that greets with 421 after a second, in place of the sink.
+    var downSite: ScriptedSink?
+
+    override func tearDown() {
+        downSite?.stop()
+        downSite = nil
+        super.tearDown()
+    }
+
+    /// 20 messages relayed to a sink, then 5 deferred once the sink is
+    /// replaced by a site that refuses them after a second: the five
+    /// deliveries overlap and fail as one cohort, so the destination is
+    /// throttled (dead) afterwards.
     func flowThenDefer() throws -> PrivateInstance {
         let sink = try SmtpSink()
         let inst = try startMetricsInstance(relayPort: sink.port)
@@ -19,7 +31,15 @@ final class MetricsScrapeTests: MetricsTestCase {
         XCTAssertTrue(sink.waitForMessages(20, timeout: 90), "sink got \(sink.messageCount) of 20")
         XCTAssertTrue(inst.waitQueueEmpty(timeout: 60), "queue: \(inst.queuedFiles().prefix(5))")
         sink.stop()
-        let deferred = try inst.smtpSource(sessions: 1, messages: 5)
+        var script = ScriptedSink.Script()
+        script.banner = "421 4.3.2 site down for the test"
+        script.bannerDelay = 1
+        waitUntil(timeout: 30, interval: 0.5) {
+            self.downSite = try? ScriptedSink(port: sink.port, script: script)
+            return self.downSite != nil
+        }
+        XCTAssertNotNil(downSite, "cannot listen on \(sink.port) again")
+        let deferred = try inst.smtpSource(sessions: 5, messages: 5)
         XCTAssertEqual(deferred.status, 0, "smtp-source: \(deferred.output)")
         XCTAssertTrue(waitUntil(timeout: 90, interval: 0.3) {
             inst.queuedFiles().filter { $0.hasPrefix("deferred/") }.count == 5
@@ -60,6 +80,8 @@ final class MetricsScrapeTests: MetricsTestCase {
         // Our qmgr.so runs on Debian's qmgr line and serves pid/qmgr.metrics.
         XCTAssertEqual(metrics.value("mailhost_qmgr_up"), 1, text)
         XCTAssertEqual(metrics.value("mailhost_qmgr_active_message_limit"), 20000, text)
+        XCTAssertEqual(metrics.value("mailhost_qmgr_delivery_recipients_total", ["transport": "smtp", "result": "ok"]), 20, text)
+        XCTAssertTrue(text.contains("# TYPE mailhost_qmgr_delivery_requests_total counter\n"), text)
 
         let check = try runCommand("/bin/sh", ["-c", "\(MetricsEnv.promtool) check metrics"], stdin: text, timeout: 60)
         XCTAssertEqual(check.status, 0, "promtool check metrics:\n\(check.output)\n--- input:\n\(text)")
@@ -133,6 +155,31 @@ final class MetricsScrapeTests: MetricsTestCase {
         let spawns = query("mailhost_service_spawns_total{service=\"127.0.0.1:\(inst.smtpPort)\"}").first.flatMap(value)
         XCTAssertGreaterThanOrEqual(spawns.flatMap(Double.init) ?? 0, 1, "smtpd spawns as Prometheus stored them")
         XCTAssertEqual(query("mailhost_queue_message_age_seconds_bucket{queue=\"deferred\",le=\"+Inf\"}").first.flatMap(value), "5")
+
+        // Our qmgr's series as Prometheus stored them: 20 recipients relayed
+        // (replies with status 0), 5 deferred by the refusing site (by smtp,
+        // or by `retry` after the destination died), that destination
+        // throttled (dead) with no concurrency window, and the smtp
+        // transport's limit, busy and todo counts.
+        func number(_ expression: String) -> Double? { query(expression).first.flatMap(value).flatMap(Double.init) }
+        var deferredRecipients: Double?
+        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.5) {
+            deferredRecipients = number("sum(mailhost_qmgr_delivery_recipients_total{result=\"deferred\"})")
+            return deferredRecipients == 5
+        }, "deferred recipients: \(String(describing: deferredRecipients)); \(query("mailhost_qmgr_delivery_recipients_total"))")
+        XCTAssertEqual(number("mailhost_qmgr_delivery_recipients_total{transport=\"smtp\",result=\"ok\"}"), 20)
+        XCTAssertGreaterThanOrEqual(number("mailhost_qmgr_delivery_requests_total{transport=\"smtp\",result=\"ok\"}") ?? 0, 1)
+        XCTAssertEqual(number("sum(mailhost_qmgr_delivery_requests_total{result=~\"crashed|unsent\"})"), nil,
+                       "no agent crashed and every request was written")
+        XCTAssertEqual(number("mailhost_qmgr_up"), 1)
+        XCTAssertEqual(number("mailhost_qmgr_transport_concurrency_limit{transport=\"smtp\"}"), 20)
+        XCTAssertEqual(number("mailhost_qmgr_transport_busy_deliveries{transport=\"smtp\"}"), 0)
+        let dead = query("mailhost_qmgr_destination_state{transport=\"smtp\",state=\"throttled\"}")
+        let site = try XCTUnwrap((dead.first?["metric"] as? [String: String])?["destination"],
+                                 "a throttled smtp destination: \(query("mailhost_qmgr_destination_state"))")
+        XCTAssertEqual(number("mailhost_qmgr_destination_concurrency_window{transport=\"smtp\",destination=\"\(site)\"}"), 0)
+        XCTAssertEqual(number("mailhost_qmgr_destination_busy_deliveries{transport=\"smtp\",destination=\"\(site)\"}"), 0)
+        XCTAssertEqual(number("mailhost_qmgr_destination_todo_entries{transport=\"smtp\",destination=\"\(site)\"}"), 0)
     }
 
     func makeTemporaryDirectory() throws -> String {

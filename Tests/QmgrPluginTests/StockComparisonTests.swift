@@ -22,8 +22,6 @@ import Glibc
 #endif
 
 final class StockComparisonTests: QmgrPluginTestCase {
-    enum QueueManager: String, CaseIterable { case stock, ours }
-
     override func setUpWithError() throws {
         try super.setUpWithError()
         try StockBinaries.verifyQueueTools()
@@ -357,42 +355,5 @@ final class StockComparisonTests: QmgrPluginTestCase {
 
     static func normalizePort(_ text: String, _ port: Int) -> String {
         text.replacingOccurrences(of: ":\(port)", with: ":PORT")
-    }
-
-    func flush(_ inst: PrivateInstance) throws {
-        let r = try runCommand(try QmgrPluginEnv.postqueue(), ["-c", inst.etc, "-f"], env: ["MAIL_CONFIG": inst.etc], timeout: 30)
-        XCTAssertEqual(r.status, 0, "postqueue -f: \(r.output)")
-    }
-
-    // MARK: instances and submission
-
-    /// A started instance whose qmgr line runs stock qmgr or our plugin.
-    func startInstance(_ qmgr: QueueManager, relayPort: Int? = nil, parameters: [String] = [],
-                       prepare: (PrivateInstance) throws -> [String] = { _ in [] }) throws -> PrivateInstance {
-        if qmgr == .ours { return try startQmgrInstance(relayPort: relayPort, parameters: parameters, prepare: prepare) }
-        let inst = try makeInstance(relayPort: relayPort)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: inst.libexec + "/qmgr.so"))
-        let settings = parameters + (try prepare(inst))
-        if !settings.isEmpty { try postconf(inst, ["-e"] + settings) }
-        try inst.start()
-        XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { self.stockQmgr(inst) != nil }, "stock qmgr is not running")
-        return inst
-    }
-
-    /// The instance's stock qmgr process (its executable is the package's qmgr).
-    func stockQmgr(_ inst: PrivateInstance) -> pid_t? {
-        inst.children().first { pid in
-            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? "") == "/usr/lib/postfix/sbin/qmgr"
-        }
-    }
-
-    /// Submits one message with stock sendmail, fixed headers (so only the
-    /// Received header and the envelope carry IDs and times), and `options`.
-    func submit(_ inst: PrivateInstance, to recipients: [String], subject: String, options: [String] = []) throws {
-        let body = "From: root@localhost\nSubject: \(subject)\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n"
-            + "Message-ID: <\(subject)@test.invalid>\n\nbody of \(subject)\n"
-        let r = try runCommand("/usr/sbin/sendmail", ["-C", inst.etc, "-f", "root@localhost"] + options + recipients,
-                               env: ["MAIL_CONFIG": inst.etc], stdin: body, timeout: 60)
-        XCTAssertEqual(r.status, 0, "sendmail: \(r.output)")
     }
 }

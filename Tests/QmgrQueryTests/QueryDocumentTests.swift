@@ -6,7 +6,9 @@
 // included; malformed input is an error with its offset.
 import Foundation
 import XCTest
+import MailQueue
 import QmgrCore
+import QmgrDelivery
 import QmgrQuery
 
 final class QueryDocumentTests: XCTestCase {
@@ -53,6 +55,51 @@ final class QueryDocumentTests: XCTestCase {
         XCTAssertEqual(jobs.first?["read_entries"] as? Int, 4)
         XCTAssertEqual(jobs.first?["selected_entries"] as? Int, 2)
         XCTAssertTrue(jobs.first?["preempts"] is NSNull)
+
+        // The one reply so far (down.example, status non-zero) is counted;
+        // the busy delivery is not, until its reply comes.
+        let deliveries = try XCTUnwrap(json["deliveries"] as? [[String: Any]], text)
+        XCTAssertEqual(deliveries.count, 1, text)
+        XCTAssertEqual(deliveries.first?["transport"] as? String, "smtp")
+        XCTAssertEqual(deliveries.first?["result"] as? String, "deferred")
+        XCTAssertEqual(deliveries.first?["requests"] as? Int, 1)
+        XCTAssertEqual(deliveries.first?["recipients"] as? Int, 1)
+    }
+
+    /// Each way a delivery connection ends is counted under its result:
+    /// a reply with status 0 (ok) or not (deferred), no reply (crashed), a
+    /// request not written (unsent); with no entry handed over, nothing.
+    func testDeliveryCountersByResult() throws {
+        let s = try Scheduler(settings: QmgrSettings(lookup: { $0 == "smtp_destination_recipient_limit" ? "1" : nil }))
+        let assignments = (0..<5).map { i in
+            Assignment(transport: "smtp", nexthop: ByteString("site\(i).example"),
+                       recipient: QueuedRecipient(offset: 100 + i, address: ByteString("user\(i)@site\(i).example")))
+        }
+        try s.add(queueID: "B", batch: RecipientBatch(assignments: assignments), now: 0)
+        let lost = ExchangeError(peer: "private/smtp", step: .reply, problem: .disconnected)
+        let outcomes: [DeliveryOutcome] = [
+            .replied(DeliveryReply(hopStatus: DSN(status: "", reason: ""), status: 0)),
+            .replied(DeliveryReply(hopStatus: DSN(status: "", reason: ""), status: 0)),
+            .replied(DeliveryReply(hopStatus: DSN(status: "4.2.0", reason: "later"), status: 4)),
+            .crashed(lost),
+            .requestFailed(ExchangeError(peer: "private/smtp", step: .sending, problem: .disconnected)),
+        ]
+        for outcome in outcomes {
+            let transport = try XCTUnwrap(s.nextConnection(now: 0))
+            _ = s.connectionCompleted(transport: transport)
+            let delivery = try XCTUnwrap(try s.selectDelivery(transport: transport, now: 0,
+                                                              readMore: { _, _ in RecipientBatch(assignments: []) }))
+            s.apply(DeliveryVerdict.judge(outcome, transport: transport, queueID: "B"), transport: transport,
+                    deliveryID: delivery.id, now: 0)
+        }
+        s.apply(DeliveryVerdict.judge(.unavailable(lost), transport: "smtp", queueID: "B"), transport: "smtp",
+                deliveryID: nil, now: 0)
+        let counts = s.snapshot(now: 0).deliveries.map { "\($0.transport) \($0.result.rawValue) \($0.requests) \($0.recipients)" }
+        XCTAssertEqual(counts, ["smtp ok 2 2", "smtp deferred 1 1", "smtp crashed 1 1", "smtp unsent 1 1"])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(
+            with: Data(QueryDocument.json(s.snapshot(now: 0), schedulerNow: 0, unixNow: 0).utf8)) as? [String: Any])
+        let deliveries = try XCTUnwrap(json["deliveries"] as? [[String: Any]])
+        XCTAssertEqual(deliveries.map { $0["result"] as? String }, ["ok", "deferred", "crashed", "unsent"])
     }
 
     func testOwnParserReadsBackWhatFoundationReads() throws {
