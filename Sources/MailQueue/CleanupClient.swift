@@ -1,6 +1,6 @@
 // CleanupClient.swift - the client side of the public cleanup protocol, as
 // pickup(8), postsuper and the forwarding agents speak it: connect to the
-// cleanup service, read its announcement (`protocol=cleanup`) and the queue
+// cleanup service, read its announcement (`protocol=cleanup_protocol`) and the queue
 // ID it allocated, send the processing flags, stream records, send the END
 // record and read the completion status and reason.
 //
@@ -79,7 +79,7 @@ public final class CleanupSubmission {
         connection = try AttrConnection(path: path, peer: peer, timeout: timeout)
         do {
             var greeting = try connection.receiveScanner()
-            try greeting.expect("protocol", equals: "cleanup")
+            try greeting.expect("protocol", equals: "cleanup_protocol")
             queueID = try greeting.string("queue_id").description
             try greeting.finish()
             try connection.send([.int("flags", flags.rawValue)])
