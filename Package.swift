@@ -185,7 +185,7 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
             name: "PickupPluginTests",
-            dependencies: ["TestSupport"],
+            dependencies: ["TestSupport", "MailQueue"],
             path: "Tests/PickupPluginTests"),
         .testTarget(
             name: "QmgrPluginTests",

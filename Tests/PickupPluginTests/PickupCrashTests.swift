@@ -24,7 +24,7 @@ final class PickupCrashTests: PickupTestCase {
     func run(_ variant: PickupVariant) throws -> Outcome {
         let inst = try pickupInstance(variant, start: false)
         for i in 0..<Self.messages {
-            try drop(.message(subject: "kill\(i)"), as: "KILL\(i)", into: inst)
+            try drop(.message(subject: "kill\(i)"), into: inst)
         }
         try startAndCheck(inst, variant)
         var outcome = Outcome()

@@ -8,6 +8,7 @@
 import Foundation
 import XCTest
 import TestSupport
+import MailQueue
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -149,23 +150,31 @@ class PickupTestCase: InstanceTestCase {
         }
     }
 
-    /// Writes `file` into maildrop as postdrop does: created 0600, written,
-    /// then made complete (0744), owned by `uid`.
-    func drop(_ file: MaildropFile, as name: String, into inst: PrivateInstance, uid: uid_t = 0,
-              mode: mode_t = 0o744) throws {
-        try dropBytes(file.bytes, as: name, into: inst, uid: uid, mode: mode)
+    /// Writes `file` into maildrop as postdrop does (written, then made
+    /// complete: 0744), owned by `uid`, under a short queue ID that encodes
+    /// its inode, as postsuper's start-up check requires; returns the name.
+    @discardableResult
+    func drop(_ file: MaildropFile, into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744) throws -> String {
+        try dropBytes(file.bytes, into: inst, uid: uid, mode: mode)
     }
 
-    func dropBytes(_ bytes: [UInt8], as name: String, into inst: PrivateInstance, uid: uid_t = 0,
-                   mode: mode_t = 0o744) throws {
-        let path = inst.queue + "/maildrop/" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw HarnessError("create \(path): errno \(errno)") }
+    @discardableResult
+    func dropBytes(_ bytes: [UInt8], into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744) throws -> String {
+        let temporary = inst.queue + "/maildrop/.drop-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw HarnessError("create \(temporary): errno \(errno)") }
+        defer { close(fd) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fchown(fd, uid, gid_t(postdropGID()))
+        guard written == bytes.count else { throw HarnessError("short write to \(temporary)") }
+        fchown(fd, uid, postdropGID())
         fchmod(fd, mode)
-        close(fd)
-        guard written == bytes.count else { throw HarnessError("short write to \(path)") }
+        var st = stat()
+        fstat(fd, &st)
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        let name = QueueID.short(microseconds: Int(tv.tv_usec), inode: UInt64(st.st_ino)).text
+        guard rename(temporary, inst.queue + "/maildrop/" + name) == 0 else { throw HarnessError("rename: errno \(errno)") }
+        return name
     }
 
     func postdropGID() -> gid_t { getgrnam("postdrop")?.pointee.gr_gid ?? 0 }

@@ -14,7 +14,7 @@ final class PickupVolumeTests: PickupTestCase {
         let perPhase = 1000
         let inst = try pickupInstance(.plugin)
         for i in 0..<perPhase {
-            try drop(.message(subject: "run\(i)"), as: "RUN\(i)", into: inst)
+            try drop(.message(subject: "run\(i)"), into: inst)
         }
         wakePickup(inst)
         XCTAssertTrue(waitUntil(timeout: 240, interval: 0.2) { self.deliveredCount(inst) >= perPhase },
@@ -23,7 +23,7 @@ final class PickupVolumeTests: PickupTestCase {
         _ = try inst.postfix("stop")
         XCTAssertTrue(waitUntil(timeout: 30, interval: 0.1) { inst.masterPid() == nil }, "master did not stop")
         for i in 0..<perPhase {
-            try drop(.message(subject: "stop\(i)"), as: "STOP\(i)", into: inst)
+            try drop(.message(subject: "stop\(i)"), into: inst)
         }
         try startAndCheck(inst, .plugin)
         XCTAssertTrue(waitUntil(timeout: 240, interval: 0.2) { self.deliveredCount(inst) >= 2 * perPhase },
