@@ -98,11 +98,11 @@ final class PickupService: TriggerServer {
             }
         } catch {
             host.warning("open input file \(entry.path): \(error.problemText)")
-            cleanup.abandon()
+            cleanup.close()
             return .keep
         }
         let fate = copy.run(into: cleanup)
-        cleanup.abandon()       // done either way: closing after END is harmless
+        cleanup.close()
         return fate
     }
 

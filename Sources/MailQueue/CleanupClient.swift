@@ -6,9 +6,11 @@
 //
 // Guarantees: every socket operation is bounded by the timeout and every
 // failure is an AttrError naming the service; records are buffered and
-// written in blocks, so a submission abandoned half way (a malformed input
-// record) never reaches cleanup as a complete message: without the END
-// record cleanup discards its file. Glibc only (runs in plugin workers).
+// written in blocks. A submission abandoned half way (a malformed input
+// record) is closed as stock closes its stream: what was buffered is still
+// written, then the connection ends without the END record, so cleanup
+// sees the same records stock's cleanup sees (and logs about them alike)
+// and discards its file. Glibc only (runs in plugin workers).
 
 /// cleanup_user.h's CLEANUP_FLAG_* bits, the `flags` attribute.
 public struct CleanupFlags: OptionSet, Sendable {
@@ -118,8 +120,11 @@ public final class CleanupSubmission {
         return (CleanupStatus(rawValue: Int(Int32(bitPattern: raw))), reason)
     }
 
-    /// Ends the submission without END: cleanup discards what it received.
-    public func abandon() {
+    /// Ends the submission: what is buffered is written (best effort, as
+    /// a stream is flushed when closed), then the connection is closed.
+    /// Without END, cleanup discards what it received.
+    public func close() {
+        try? flush()
         pending = []
         connection.close()
     }

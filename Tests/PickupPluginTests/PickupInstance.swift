@@ -154,12 +154,14 @@ class PickupTestCase: InstanceTestCase {
     /// complete: 0744), owned by `uid`, under a short queue ID that encodes
     /// its inode, as postsuper's start-up check requires; returns the name.
     @discardableResult
-    func drop(_ file: MaildropFile, into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744) throws -> String {
-        try dropBytes(file.bytes, into: inst, uid: uid, mode: mode)
+    func drop(_ file: MaildropFile, into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744,
+              mtime: time_t? = nil) throws -> String {
+        try dropBytes(file.bytes, into: inst, uid: uid, mode: mode, mtime: mtime)
     }
 
     @discardableResult
-    func dropBytes(_ bytes: [UInt8], into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744) throws -> String {
+    func dropBytes(_ bytes: [UInt8], into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744,
+                   mtime: time_t? = nil) throws -> String {
         let temporary = inst.queue + "/maildrop/.drop-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw HarnessError("create \(temporary): errno \(errno)") }
@@ -168,6 +170,10 @@ class PickupTestCase: InstanceTestCase {
         guard written == bytes.count else { throw HarnessError("short write to \(temporary)") }
         fchown(fd, uid, postdropGID())
         fchmod(fd, mode)
+        if let t = mtime {
+            var times = [timespec(tv_sec: t, tv_nsec: 0), timespec(tv_sec: t, tv_nsec: 0)]
+            futimens(fd, &times)
+        }
         var st = stat()
         fstat(fd, &st)
         var tv = timeval()
