@@ -107,6 +107,7 @@ final class PickupBadInputTests: PickupTestCase {
         let extra = ours.lines.subtracting(stock.lines).sorted()
         XCTAssertEqual(missing, [], "stock's lines that ours lacks")
         XCTAssertEqual(extra, [], "our lines that stock lacks")
+        print("pickup and cleanup lines for the bad files (ours = stock):\n" + ours.lines.sorted().joined(separator: "\n"))
         XCTAssertTrue(ours.lines.contains { $0.contains("unexpected or malformed record type") }, "\(ours.lines.sorted())")
     }
 }
