@@ -29,7 +29,10 @@ final class PickupService: TriggerServer {
     static func preInit(host: ServiceHost) throws {
         tzset()
         let owner = host.string("mail_owner", default: "postfix")
-        guard let entry = getpwnam(owner) else { host.fatal("file \(owner): unknown mail_owner") }
+        guard let entry = getpwnam(owner) else {
+            let config = host.string("config_directory", default: "/etc/postfix")
+            host.fatal("file \(config)/main.cf: parameter mail_owner: unknown user name value: \(owner)")
+        }
         ownerUID = entry.pointee.pw_uid
     }
 

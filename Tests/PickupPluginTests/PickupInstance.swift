@@ -27,7 +27,7 @@ enum PickupEnv {
     static let stockPickup = TestEnv.stockDaemonDir + "/pickup"
 }
 
-/// A maildrop file's records, encoded as postdrop writes them.
+/// A maildrop file's records, encoded as postdrop writes them (MailQueue's writer).
 struct MaildropFile {
     var records: [(Character, [UInt8])] = []
 
@@ -53,19 +53,9 @@ struct MaildropFile {
     }
 
     var bytes: [UInt8] {
-        var out: [UInt8] = []
-        for (type, payload) in records {
-            out.append(type.asciiValue ?? 0)
-            var n = payload.count
-            repeat {
-                var b = UInt8(n & 0x7F)
-                n >>= 7
-                if n != 0 { b |= 0x80 }
-                out.append(b)
-            } while n != 0
-            out += payload
-        }
-        return out
+        var writer = RecordWriter()
+        for (type, payload) in records { _ = writer.put(RecordType(rawValue: type.asciiValue ?? 0), payload) }
+        return writer.bytes
     }
 }
 
