@@ -69,7 +69,7 @@ final class PickupBadInputTests: PickupTestCase {
         names[try dropBytes(Array(full.prefix(full.count - 20)), into: inst)] = "truncated"
         names[try dropBytes((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }, into: inst)] = "garbage"
         names[try drop(.message(subject: "bad11"), into: inst, mtime: time(nil) - 3 * 86400 - 600)] = "old"
-        FileManager.default.createFile(atPath: inst.queue + "/maildrop/not-a-queue-id", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: inst.queue + "/maildrop/not-a-queue-id", contents: Data("x".utf8))
         mkdir(inst.queue + "/maildrop/ABCDEF0123", 0o700)
         wakePickup(inst)
         // good, requeued, old arrive; the rest is removed or left.
