@@ -141,17 +141,18 @@ class PickupTestCase: InstanceTestCase {
     }
 
     /// Writes `file` into maildrop as postdrop does (written, then made
-    /// complete: 0744), owned by `uid`, under a short queue ID that encodes
-    /// its inode, as postsuper's start-up check requires; returns the name.
+    /// complete: 0744), owned by `uid`, under `name` or else a short queue
+    /// ID that encodes its inode, as postsuper's start-up check requires;
+    /// returns the name.
     @discardableResult
-    func drop(_ file: MaildropFile, into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744,
-              mtime: time_t? = nil) throws -> String {
-        try dropBytes(file.bytes, into: inst, uid: uid, mode: mode, mtime: mtime)
+    func drop(_ file: MaildropFile, into inst: PrivateInstance, name: String? = nil, uid: uid_t = 0,
+              mode: mode_t = 0o744, mtime: time_t? = nil) throws -> String {
+        try dropBytes(file.bytes, into: inst, name: name, uid: uid, mode: mode, mtime: mtime)
     }
 
     @discardableResult
-    func dropBytes(_ bytes: [UInt8], into inst: PrivateInstance, uid: uid_t = 0, mode: mode_t = 0o744,
-                   mtime: time_t? = nil) throws -> String {
+    func dropBytes(_ bytes: [UInt8], into inst: PrivateInstance, name fixedName: String? = nil, uid: uid_t = 0,
+                   mode: mode_t = 0o744, mtime: time_t? = nil) throws -> String {
         let temporary = inst.queue + "/maildrop/.drop-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { throw HarnessError("create \(temporary): errno \(errno)") }
@@ -168,7 +169,7 @@ class PickupTestCase: InstanceTestCase {
         fstat(fd, &st)
         var tv = timeval()
         gettimeofday(&tv, nil)
-        let name = QueueID.short(microseconds: Int(tv.tv_usec), inode: UInt64(st.st_ino)).text
+        let name = fixedName ?? QueueID.short(microseconds: Int(tv.tv_usec), inode: UInt64(st.st_ino)).text
         guard rename(temporary, inst.queue + "/maildrop/" + name) == 0 else { throw HarnessError("rename: errno \(errno)") }
         return name
     }
