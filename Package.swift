@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "qmgr", type: .dynamic, targets: ["QmgrPlugin"]),
         .library(name: "metrics", type: .dynamic, targets: ["MetricsPlugin"]),
         .library(name: "flush", type: .dynamic, targets: ["FlushPlugin"]),
+        .library(name: "pickup", type: .dynamic, targets: ["PickupPlugin"]),
         .library(name: "PostconfKit", targets: ["PostconfKit"]),
         // bench/qmgr-scan: a deferred-queue scan, stat every file versus indexed.
         .executable(name: "qmgr-scan-bench", targets: ["QmgrScanBench"]),
@@ -179,6 +180,14 @@ let package = Package(
         .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue", "QmgrQuery"],
                 path: "Plugins/Qmgr",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        // pickup(8) as a plugin (pickup.so, issue 9): maildrop into cleanup
+        // through MailQueue's cleanup client, in the host's trigger model.
+        .target(name: "PickupPlugin", dependencies: ["PluginAPI", "MailQueue"], path: "Plugins/Pickup",
+                linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        .testTarget(
+            name: "PickupPluginTests",
+            dependencies: ["TestSupport", "MailQueue"],
+            path: "Tests/PickupPluginTests"),
         .testTarget(
             name: "QmgrPluginTests",
             dependencies: ["TestSupport"],
