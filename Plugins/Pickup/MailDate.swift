@@ -6,7 +6,18 @@ import Glibc
 #endif
 
 enum MailDate {
+    /// The last time formatted and its text: files dropped in the same
+    /// second share it. One thread per worker process uses it.
+    nonisolated(unsafe) private static var last: (when: Int, text: String)?
+
     static func format(_ when: Int) -> String {
+        if let last, last.when == when { return last.text }
+        let text = formatted(when)
+        last = (when, text)
+        return text
+    }
+
+    private static func formatted(_ when: Int) -> String {
         var t = time_t(when)
         var local = tm()
         localtime_r(&t, &local)

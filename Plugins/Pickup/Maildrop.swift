@@ -64,8 +64,14 @@ enum Maildrop {
         return MaildropEntry(name: name, path: path, status: st)
     }
 
+    /// An open maildrop file and its size when opened.
+    struct OpenFile {
+        let descriptor: Int32
+        let size: Int
+    }
+
     /// Opens the file read-only and checks that it is the file lstat saw.
-    static func open(_ entry: MaildropEntry) throws(OpenFailure) -> Int32 {
+    static func open(_ entry: MaildropEntry) throws(OpenFailure) -> OpenFile {
         let fd = Glibc.open(entry.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 {
             let e = errno
@@ -95,6 +101,26 @@ enum Maildrop {
             close(fd)
             throw .refused(reason: reason)
         }
-        return fd
+        return OpenFile(descriptor: fd, size: Int(opened.st_size))
     }
+
+    /// The bytes of a small file, read with one read(2) (the usual
+    /// maildrop file: no further fstat or pread); a large file, or one that
+    /// did not read whole, is read through a pread window instead.
+    static func contents(_ file: OpenFile, name: String) throws(QueueFileError) -> QueueFileBytes {
+        if file.size <= wholeReadLimit {
+            var buffer = [UInt8](repeating: 0, count: file.size + 1)
+            let got = buffer.withUnsafeMutableBytes { raw in
+                SystemError.retrying { read(file.descriptor, raw.baseAddress!, raw.count) }
+            }
+            if got == file.size {
+                buffer.removeLast()
+                return QueueFileBytes(bytes: buffer, name: name)
+            }
+        }
+        return try QueueFileBytes(descriptor: file.descriptor, name: name)
+    }
+
+    /// Files up to this size are read into memory at once.
+    static let wholeReadLimit = 64 * 1024
 }

@@ -21,15 +21,31 @@ enum FileFate {
     case keep
 }
 
+/// A set of ASCII bytes as a bit mask (tested for every record copied).
+struct ASCIISet {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+
+    init(_ members: String) {
+        for b in members.utf8 where b < 128 {
+            if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
+        }
+    }
+
+    func contains(_ b: UInt8) -> Bool {
+        b < 64 ? (low >> UInt64(b)) & 1 == 1 : b < 128 ? (high >> UInt64(b - 64)) & 1 == 1 : false
+    }
+}
+
 /// The record types each segment may hold; the last one ends it.
 struct Segment {
-    let allowed: Set<UInt8>
+    let allowed: ASCIISet
     let terminator: RecordType
     let isContent: Bool
     let isExtracted: Bool
 
     init(_ types: String, content: Bool = false, extracted: Bool = false) {
-        allowed = Set(types.utf8)
+        allowed = ASCIISet(types)
         terminator = RecordType(rawValue: types.utf8.first ?? 0)
         isContent = content
         isExtracted = extracted
@@ -64,14 +80,13 @@ struct MessageCopy {
         static func decided(_ fate: FileFate) -> Stop { Stop(fate: fate) }
     }
 
-    init(entry: MaildropEntry, descriptor: Int32, settings: PickupSettings, requeued: Bool,
+    init(entry: MaildropEntry, file: Maildrop.OpenFile, settings: PickupSettings, requeued: Bool,
          log: @escaping (LogLevel, String) -> Void) throws(QueueFileError) {
         self.entry = entry
         self.settings = settings
         self.requeued = requeued
         self.log = log
-        reader = RecordReader(try QueueFileBytes(descriptor: descriptor, name: entry.path),
-                              maximumLength: settings.lineLengthLimit)
+        reader = RecordReader(try Maildrop.contents(file, name: entry.path), maximumLength: settings.lineLengthLimit)
         mtime = Int(entry.status.st_mtim.tv_sec)
     }
 

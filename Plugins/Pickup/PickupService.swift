@@ -76,13 +76,13 @@ final class PickupService: TriggerServer {
 
     /// Opens the file, hands it to cleanup, and says what becomes of it.
     private func pickUp(_ entry: MaildropEntry) -> FileFate {
-        let fd: Int32
+        let file: Maildrop.OpenFile
         do {
-            fd = try Maildrop.open(entry)
+            file = try Maildrop.open(entry)
         } catch {
             return refusedOpen(entry, error)
         }
-        defer { close(fd) }
+        defer { close(file.descriptor) }
         let requeued = entry.status.st_uid == PickupService.ownerUID && entry.status.st_mode & S_IROTH == 0
         let cleanup: CleanupSubmission
         do {
@@ -96,7 +96,7 @@ final class PickupService: TriggerServer {
         }
         var copy: MessageCopy
         do {
-            copy = try MessageCopy(entry: entry, descriptor: fd, settings: settings, requeued: requeued) { [host] level, text in
+            copy = try MessageCopy(entry: entry, file: file, settings: settings, requeued: requeued) { [host] level, text in
                 host.log(level, text)
             }
         } catch {

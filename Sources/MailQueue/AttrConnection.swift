@@ -21,13 +21,15 @@ public final class AttrConnection {
     public private(set) var lastUsed: Double
 
     /// Connects to the socket at `path`; `peer` names it in errors (default: the path).
+    /// `blocking: false` leaves the descriptor non-blocking (this class's own
+    /// operations poll anyway), saving the two fcntl calls of a short-lived client.
     public init(path: String, peer: String? = nil, timeout: Double = 60,
-                limits: AttrDecoder.Limits = AttrDecoder.Limits()) throws(AttrError) {
+                limits: AttrDecoder.Limits = AttrDecoder.Limits(), blocking: Bool = true) throws(AttrError) {
         let name = peer ?? path
         self.peer = name
         self.timeout = timeout
         decoder = AttrDecoder(peer: name, limits: limits)
-        descriptor = try AttrConnection.connect(path, peer: name, timeout: timeout)
+        descriptor = try AttrConnection.connect(path, peer: name, timeout: timeout, blocking: blocking)
         connectedAt = Clock.now()
         lastUsed = connectedAt
     }
@@ -51,13 +53,17 @@ public final class AttrConnection {
         guard isOpen else { throw AttrError(peer: peer, problem: .closed) }
         let deadline = Clock.now() + timeout
         var sent = 0
+        // The write is tried first; poll (bounded by the deadline) only when the socket is full.
         while sent < bytes.count {
-            try wait(for: Int16(POLLOUT), until: deadline, while: "writing a request")
             let n = bytes[sent...].withUnsafeBytes { raw in
                 Glibc.send(descriptor, raw.baseAddress!, raw.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             }
             if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
+                if errno == EINTR { continue }
+                if errno == EAGAIN {
+                    try wait(for: Int16(POLLOUT), until: deadline, while: "writing a request")
+                    continue
+                }
                 throw AttrError(peer: peer, problem: .io(operation: "write to", errno: errno))
             }
             sent += n
@@ -120,8 +126,8 @@ public final class AttrConnection {
         }
     }
 
-    /// Non-blocking connect bounded by `timeout`, then back to blocking mode.
-    static func connect(_ path: String, peer: String, timeout: Double) throws(AttrError) -> Int32 {
+    /// Non-blocking connect bounded by `timeout`, then back to blocking mode when `blocking`.
+    static func connect(_ path: String, peer: String, timeout: Double, blocking: Bool = true) throws(AttrError) -> Int32 {
         let start: UnixStreamConnect.Start
         do { start = try UnixStreamConnect.start(path) } catch {
             throw AttrError(peer: peer, problem: .connect(errno: error.code))
@@ -139,7 +145,7 @@ public final class AttrConnection {
                 throw AttrError(peer: peer, problem: n == 0 ? .timeout(while: "connecting") : .connect(errno: e))
             }
         }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        if blocking { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         return fd
     }
 }

@@ -5,8 +5,9 @@
 // record and read the completion status and reason.
 //
 // Guarantees: every socket operation is bounded by the timeout and every
-// failure is an AttrError naming the service; records are buffered and
-// written in blocks. A submission abandoned half way (a malformed input
+// failure is an AttrError naming the service; the flags and the records
+// are buffered and written in blocks (a small message, flags to END, in
+// one write, as stock's stream does). A submission abandoned half way (a malformed input
 // record) is closed as stock closes its stream: what was buffered is still
 // written, then the connection ends without the END record, so cleanup
 // sees the same records stock's cleanup sees (and logs about them alike)
@@ -76,19 +77,21 @@ public final class CleanupSubmission {
     static let blockSize = 16 * 1024
 
     /// Connects to the cleanup socket at `path` (e.g. "public/cleanup"),
-    /// reads the announcement and queue ID, and sends `flags`.
+    /// reads the announcement and queue ID, and queues `flags` to go with
+    /// the first block of records.
     public init(path: String, peer: String, flags: CleanupFlags, timeout: Double) throws(AttrError) {
-        connection = try AttrConnection(path: path, peer: peer, timeout: timeout)
+        connection = try AttrConnection(path: path, peer: peer, timeout: timeout, blocking: false)
         do {
             var greeting = try connection.receiveScanner()
             try greeting.expect("protocol", equals: "cleanup_protocol")
             queueID = try greeting.string("queue_id").description
             try greeting.finish()
-            try connection.send([.int("flags", flags.rawValue)])
         } catch {
             connection.close()
             throw error
         }
+        pending.reserveCapacity(4096)
+        pending.append(contentsOf: AttrList([.int("flags", flags.rawValue)]).encoded)
     }
 
     deinit { connection.close() }
