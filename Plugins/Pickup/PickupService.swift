@@ -86,8 +86,7 @@ final class PickupService: TriggerServer {
         let requeued = entry.status.st_uid == PickupService.ownerUID && entry.status.st_mode & S_IROTH == 0
         let cleanup: CleanupSubmission
         do {
-            cleanup = try CleanupSubmission(path: "public/" + settings.cleanupService,
-                                            peer: "public/" + settings.cleanupService,
+            cleanup = try CleanupSubmission(path: settings.cleanupSocket, peer: settings.cleanupSocket,
                                             flags: settings.cleanupFlags(requeued: requeued),
                                             timeout: settings.ipcTimeout)
         } catch {

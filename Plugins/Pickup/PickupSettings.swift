@@ -18,6 +18,8 @@ struct PickupSettings {
     var mailName: String
     var lineLengthLimit: Int
     var cleanupService: String
+    /// "public/<cleanup_service_name>", relative to the queue directory.
+    var cleanupSocket: String
     var ipcTimeout: Double
     var daemonTimeout: Int64
     var externalAddressForm: Bool
@@ -33,6 +35,7 @@ struct PickupSettings {
         mailName = host.string("mail_name", default: "Postfix")
         lineLengthLimit = Int(try host.checked(.integer, "line_length_limit", default: "2048", minimum: 1))
         cleanupService = host.string("cleanup_service_name", default: "cleanup")
+        cleanupSocket = "public/" + cleanupService
         ipcTimeout = Double(try host.checked(.time, "ipc_timeout", default: "3600s", minimum: 1))
         daemonTimeout = try host.checked(.time, "daemon_timeout", default: "18000s", minimum: 1)
         let form = host.string("info_log_address_format", default: "external")

@@ -76,9 +76,13 @@ package enum PluginWorker {
         return (overrides, rest)
     }
 
+    /// Without reversed collections: their generic metadata would be
+    /// instantiated afresh in every forked worker (cold-start time).
     private static func trim(_ text: Substring) -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        return String(text.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+        guard let first = text.firstIndex(where: { !isSpace($0) }),
+              let last = text.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(text[first...last])
     }
 
     private static func startLogging(_ config: MainConfig, spec: PluginWorkerSpec) {
