@@ -83,13 +83,14 @@ struct PickupSettings {
     }
 
     static func autodetectsSendmail(_ text: String) throws -> Bool {
-        let known: Set = ["sendmail", "smtpd", "qmqpd", "forward", "bounce", "notify", "verify", "all"]
         var found = false
         for name in names(text) {
-            guard known.contains(name) else {
+            switch name {
+            case "sendmail", "all": found = true
+            case "smtpd", "qmqpd", "forward", "bounce", "notify", "verify": break
+            default:
                 throw SettingError(description: "unknown smtputf8_autodetect_class value \"\(name)\" in \"\(text)\"")
             }
-            if name == "sendmail" || name == "all" { found = true }
         }
         return found
     }
