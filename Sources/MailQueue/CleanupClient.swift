@@ -98,10 +98,22 @@ public final class CleanupSubmission {
 
     /// Queues one record; written when a block is full or at `finish`.
     public func put<C: Collection>(_ type: RecordType, _ payload: C) throws(AttrError) where C.Element == UInt8 {
-        pending.append(type.rawValue)
-        RecordLength.append(payload.count, to: &pending)
+        putHeader(type, length: payload.count)
         pending.append(contentsOf: payload)
         if pending.count >= CleanupSubmission.blockSize { try flush() }
+    }
+
+    /// The same for bytes in an array, the usual case: a caller in another
+    /// module gets this concrete version, not unspecialized generic code.
+    public func put(_ type: RecordType, _ payload: [UInt8]) throws(AttrError) {
+        putHeader(type, length: payload.count)
+        pending.append(contentsOf: payload)
+        if pending.count >= CleanupSubmission.blockSize { try flush() }
+    }
+
+    private func putHeader(_ type: RecordType, length: Int) {
+        pending.append(type.rawValue)
+        RecordLength.append(length, to: &pending)
     }
 
     public func put(_ type: RecordType, _ text: String) throws(AttrError) { try put(type, Array(text.utf8)) }
