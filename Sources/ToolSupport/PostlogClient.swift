@@ -38,8 +38,9 @@ public struct PostlogClient: Sendable {
     /// (for the last words of a master that is terminating postlogd too).
     /// `through`: a datagram socket the caller keeps open (a process at its
     /// open-file limit can still log that way); else one per record.
-    public func log(tag: String, text: String, direct: Bool = false, through socket: Int32? = nil) {
-        let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
+    /// `pid`: the caller's cached process id (one getpid() per record otherwise).
+    public func log(tag: String, text: String, pid: pid_t = getpid(), direct: Bool = false, through socket: Int32? = nil) {
+        let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(pid)]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
         if direct || !send(record, through: socket) { append(record + "\n") }
     }
 
