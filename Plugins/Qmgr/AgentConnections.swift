@@ -65,15 +65,21 @@ final class AgentConnections {
     }
 
     /// Deadlines and rate-delay waits that are due.
+    /// (Runs every loop iteration: nothing is allocated unless something is due.)
     func checkTimes(now: Double) {
-        for connection in Array(live.values) {
+        var due: [AgentConnection] = []
+        for connection in live.values where isDue(connection, now: now) { due.append(connection) }
+        for connection in due {
             if let deadline = connection.channel.deadline, deadline <= now {
                 connection.channel.checkDeadline(now: now)
-                advance(connection, now: now)
-            } else if connection.completed && !connection.selected && connection.readyAt <= now {
-                advance(connection, now: now)
             }
+            advance(connection, now: now)
         }
+    }
+
+    private func isDue(_ connection: AgentConnection, now: Double) -> Bool {
+        if let deadline = connection.channel.deadline, deadline <= now { return true }
+        return connection.completed && !connection.selected && connection.readyAt <= now
     }
 
     /// The earliest time `checkTimes` has something to do; nil: nothing timed.

@@ -114,16 +114,21 @@ final class Completion {
 
     /// Ends the requests whose deadline has passed (from the loop hook).
     func checkTimes(now: Double) {
-        for run in Array(running.values) {
-            guard let channel = run.channel, let deadline = channel.deadline, deadline <= now else { continue }
-            channel.checkDeadline(now: now)
+        var due: [RunningCompletion] = []
+        for run in running.values where (run.channel?.deadline ?? .infinity) <= now { due.append(run) }
+        for run in due {
+            run.channel?.checkDeadline(now: now)
             advance(run, now: now)
         }
     }
 
     /// The earliest request deadline; nil: none pending.
     func nextTime() -> Double? {
-        running.values.compactMap { $0.channel?.deadline }.min()
+        var earliest: Double?
+        for run in running.values {
+            if let deadline = run.channel?.deadline, deadline < earliest ?? .infinity { earliest = deadline }
+        }
+        return earliest
     }
 
     private func perform(_ decision: CompletionDecision, _ message: ActiveMessage, now: Double) {
