@@ -97,7 +97,8 @@ package enum MasterLog {
     }
 
     package static func emit(_ level: LogLevel, _ text: String) {
-        let body = level.prefix + String(text.prefix(maxText))
+        let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))
+        let body = level == .info ? cut : level.prefix + cut
         switch sink {
         case .syslog:
             cs_syslog(level.syslogPriority, body)
