@@ -2,9 +2,10 @@
 # make install    lay them out under $(DESTDIR), beside the stock Postfix
 #                 package, never over or in front of any of its files:
 #   $(DESTDIR)$(DAEMONDIR)   daemon_directory: our master + links to the stock daemons
-#                            and the plugins (echo.so, spawn.so, qmgr.so: plugin_directory
+#                            and every plugin built (spawn.so, qmgr.so, pickup.so,
+#                            flush.so, metrics.so, echo.so, ...: plugin_directory
 #                            defaults to daemon_directory, so Debian's master.cf
-#                            `qmgr` line runs our queue manager)
+#                            `qmgr`, `pickup` and `flush` lines run our plugins)
 #   $(DESTDIR)$(TOOLDIR)     our postfix, postmulti and postconf. Not /usr/sbin and
 #                            not in PATH: they do not fully replace stock's (our
 #                            postconf lacks -a -A -b -l -m -o -p -t -T -v, which

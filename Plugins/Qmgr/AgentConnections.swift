@@ -18,8 +18,8 @@ import QmgrDelivery
 
 final class AgentConnection {
     let channel: DeliveryChannel
-    /// What the host watches for this connection.
-    var watched: (fd: Int32, mask: EventMask)?
+    /// The host's watch on the channel's descriptor.
+    let watch: ConversationWatch
     /// `connectionCompleted` was called; the connection may proceed at `readyAt`.
     var completed = false
     var readyAt = 0.0
@@ -27,7 +27,10 @@ final class AgentConnection {
     var selected = false
     var delivery: Delivery?
 
-    init(_ channel: DeliveryChannel) { self.channel = channel }
+    init(_ channel: DeliveryChannel, host: ServiceHost) {
+        self.channel = channel
+        watch = ConversationWatch(host: host)
+    }
 }
 
 final class AgentConnections {
@@ -55,22 +58,28 @@ final class AgentConnections {
     func openWanted(now: Double) {
         while let transport = scheduler.nextConnection(now: now) {
             let connection = AgentConnection(DeliveryChannel(transport: transport, queueDirectory: queueDirectory,
-                                                             timeouts: timeouts, now: now))
+                                                             timeouts: timeouts, now: now), host: host)
             live[ObjectIdentifier(connection)] = connection
             advance(connection, now: now)
         }
     }
 
     /// Deadlines and rate-delay waits that are due.
+    /// (Runs every loop iteration: nothing is allocated unless something is due.)
     func checkTimes(now: Double) {
-        for connection in Array(live.values) {
+        var due: [AgentConnection] = []
+        for connection in live.values where isDue(connection, now: now) { due.append(connection) }
+        for connection in due {
             if let deadline = connection.channel.deadline, deadline <= now {
                 connection.channel.checkDeadline(now: now)
-                advance(connection, now: now)
-            } else if connection.completed && !connection.selected && connection.readyAt <= now {
-                advance(connection, now: now)
             }
+            advance(connection, now: now)
         }
+    }
+
+    private func isDue(_ connection: AgentConnection, now: Double) -> Bool {
+        if let deadline = connection.channel.deadline, deadline <= now { return true }
+        return connection.completed && !connection.selected && connection.readyAt <= now
     }
 
     /// The earliest time `checkTimes` has something to do; nil: nothing timed.
@@ -84,9 +93,9 @@ final class AgentConnections {
         return earliest
     }
 
-    private func handle(_ connection: AgentConnection, _ events: EventMask) {
+    private func handle(_ connection: AgentConnection, _ events: ReadyEvents) {
         let now = Clock.now()
-        connection.channel.handle(Self.readiness(events), now: now)
+        connection.channel.handle(events, now: now)
         advance(connection, now: now)
     }
 
@@ -140,46 +149,14 @@ final class AgentConnections {
 
     /// Makes the host's watch match what the conversation waits for.
     private func watch(_ connection: AgentConnection) {
-        let channel = connection.channel
-        var wanted: (fd: Int32, mask: EventMask)?
-        if let fd = channel.descriptor {
-            switch channel.interest {
-            case .readable: wanted = (fd, .read)
-            case .writable: wanted = (fd, .write)
-            case .none: wanted = nil
-            }
-        }
-        if let current = connection.watched, current.fd == wanted?.fd, current.mask == wanted?.mask { return }
-        do {
-            if let wanted, let current = connection.watched, current.fd == wanted.fd {
-                try host.setWatchMask(wanted.fd, to: wanted.mask)
-            } else {
-                unwatch(connection)
-                if let wanted {
-                    try host.watch(wanted.fd, for: wanted.mask) { [weak self, weak connection] _, events in
-                        guard let self, let connection else { return }
-                        self.handle(connection, events)
-                    }
-                }
-            }
-            connection.watched = wanted
-        } catch {
-            // The deadline ends a conversation the host cannot watch.
-            host.warning("private/\(channel.transport): \(error)")
+        connection.watch.update(connection.channel, peer: "private/\(connection.channel.transport)") {
+            [weak self, weak connection] events in
+            guard let self, let connection else { return }
+            self.handle(connection, events)
         }
     }
 
     private func unwatch(_ connection: AgentConnection) {
-        if let current = connection.watched { host.unwatch(current.fd) }
-        connection.watched = nil
-    }
-
-    static func readiness(_ events: EventMask) -> ReadyEvents {
-        var ready: ReadyEvents = []
-        if events.contains(.read) { ready.insert(.readable) }
-        if events.contains(.write) { ready.insert(.writable) }
-        if events.contains(.hangUp) { ready.insert(.hangup) }
-        if events.contains(.error) { ready.insert(.error) }
-        return ready
+        connection.watch.clear()
     }
 }

@@ -6,14 +6,18 @@
 // decision is carried out on the queue here: remove (and log `removed`),
 // defer until the backoff time (with the opt-in retry jitter), save to
 // corrupt, or read the next batch of recipients.
-// The bounce/defer/trace requests are made with the blocking
-// CompletionRunner: each is bounded by ipc_timeout and the watchdog, and
-// these local services answer in milliseconds; agent conversations, the
-// slow part, never block (AgentConnections). Making these requests
-// event-driven (StatusRequestChannel) is a known follow-up.
+// The bounce/defer/trace requests are event-driven, as stock's asynchronous
+// bounce client: each is a StatusRequestChannel watched by the host
+// (ConversationWatch), its deadline checked from the loop hook
+// (`checkTimes`, `nextTime`), and the completion resumes when it settles,
+// so the loop goes on serving agents and wakeups meanwhile.
+// (`deferRecipients` stays synchronous, as stock's qmgr_defer_recipient.)
 // Guarantees: the scheduler and ActiveMessages forget a message together,
 // after its file has left active (or was found gone); a message whose
-// refill failed is never asked to read more again in that round.
+// refill failed is never asked to read more again in that round; at most
+// one completion runs per message, and its decision is performed once, after
+// its last request has settled (a failed request counts as status -1, as
+// stock's callback sees it).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,6 +27,20 @@ import QmgrCore
 import QmgrDelivery
 import QmgrQueue
 
+/// One message's completion while it waits for a status service.
+final class RunningCompletion {
+    let completion: MessageCompletion
+    let message: ActiveMessage
+    var channel: StatusRequestChannel?
+    let watch: ConversationWatch
+
+    init(_ completion: MessageCompletion, _ message: ActiveMessage, host: ServiceHost) {
+        self.completion = completion
+        self.message = message
+        watch = ConversationWatch(host: host)
+    }
+}
+
 final class Completion {
     private let host: ServiceHost
     private let config: Configuration
@@ -30,6 +48,7 @@ final class Completion {
     private let scheduler: Scheduler
     private let messages: ActiveMessages
     private let intake: MessageIntake
+    private var running: [String: RunningCompletion] = [:]
 
     init(host: ServiceHost, config: Configuration, store: QueueStore, scheduler: Scheduler,
          messages: ActiveMessages, intake: MessageIntake) {
@@ -54,13 +73,63 @@ final class Completion {
             return forget(queueID)
         case .resolverFailed?, nil: break
         }
+        guard running[queueID] == nil else { return }
         let completion = MessageCompletion(message.completed(deferred: deferred), policy: config.completionPolicy,
                                            services: config.services, hashing: config.hashing, log: config.logLines,
                                            now: Int(time(nil)))
-        let result = CompletionRunner.run(completion, watchdog: Double(config.settings.daemonTimeout))
-        for line in result.info { host.info(line) }
-        for warning in result.warnings { host.warning(warning) }
-        perform(result.decision, message, now: now)
+        let run = RunningCompletion(completion, message, host: host)
+        running[queueID] = run
+        advance(run, now: now)
+    }
+
+    /// Takes the completion as far as it goes without waiting: through
+    /// every settled request, to the next unsettled one or the decision.
+    private func advance(_ run: RunningCompletion, now: Double) {
+        while true {
+            if let channel = run.channel {
+                guard channel.isSettled else {
+                    run.watch.update(channel, peer: channel.exchange.peer) { [weak self, weak run] events in
+                        guard let self, let run else { return }
+                        let now = Clock.now()
+                        run.channel?.handle(events, now: now)
+                        self.advance(run, now: now)
+                    }
+                    return
+                }
+                run.watch.clear()
+                run.channel = nil
+                run.completion.resume(status: channel.status ?? -1)
+            }
+            switch run.completion.next() {
+            case .request(let request, let service):
+                run.channel = StatusRequestChannel(request, service: service, services: run.completion.services,
+                                                   now: now, watchdog: Double(config.settings.daemonTimeout))
+            case .finished(let decision):
+                running[run.message.loaded.id.text] = nil
+                for line in run.completion.info { host.info(line) }
+                for warning in run.completion.warnings { host.warning(warning) }
+                return perform(decision, run.message, now: now)
+            }
+        }
+    }
+
+    /// Ends the requests whose deadline has passed (from the loop hook).
+    func checkTimes(now: Double) {
+        var due: [RunningCompletion] = []
+        for run in running.values where (run.channel?.deadline ?? .infinity) <= now { due.append(run) }
+        for run in due {
+            run.channel?.checkDeadline(now: now)
+            advance(run, now: now)
+        }
+    }
+
+    /// The earliest request deadline; nil: none pending.
+    func nextTime() -> Double? {
+        var earliest: Double?
+        for run in running.values {
+            if let deadline = run.channel?.deadline, deadline < earliest ?? .infinity { earliest = deadline }
+        }
+        return earliest
     }
 
     private func perform(_ decision: CompletionDecision, _ message: ActiveMessage, now: Double) {

@@ -1,7 +1,7 @@
 // QmgrEngine.swift - the queue manager's work between wakeups, run from the
 // host's loop hook once per event-loop iteration (as stock's qmgr_loop):
-// expire the scheduler's timed avoidances, end conversations whose deadline
-// passed, open the agent connections the scheduler wants, act on its events
+// expire the scheduler's timed avoidances, end conversations (agents and
+// status services) whose deadline passed, open the agent connections the scheduler wants, act on its events
 // (message completion, synchronous deferrals, log lines), then take one
 // more message in from the scans and balance the inflow tokens. The hook's
 // answer is how long the host may wait: not at all while a scan has names
@@ -39,13 +39,14 @@ final class QmgrEngine {
         var now = Clock.now()
         scheduler.tick(now: now)
         connections.checkTimes(now: now)
+        completion.checkTimes(now: now)
         settle(now: now)
         let step = intake.feedOne(now: now)
         now = Clock.now()
         settle(now: now)
         inflow.balance(fedFromIncoming: step.fedFromIncoming, incomingIdle: !intake.incoming.isRunning)
         if step.sawName { return 0 }
-        let next = [scheduler.nextWakeup(), connections.nextTime()].compactMap { $0 }.min()
+        let next = [scheduler.nextWakeup(), connections.nextTime(), completion.nextTime()].compactMap { $0 }.min()
         guard let next else { return -1 }
         return max(1, Int64(((next - now) * 1000).rounded(.up)))
     }

@@ -33,6 +33,9 @@ package final class EventLoop {
     private var nextSerial: UInt32 = 1
     private var nextTimer: UInt64 = 1
     private var events = [cs_event](repeating: cs_event(), count: 64)
+    /// Called each time the wait ends, before anything is dispatched (a
+    /// worker arms its watchdog there: once per iteration, not per handler).
+    package var onWake: (() -> Void)?
 
     package init() {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -147,6 +150,7 @@ package final class EventLoop {
         if count < 0 && errno != EINTR {
             MasterLog.fatal("epoll_wait: \(errnoText())")
         }
+        onWake?()
         // Handlers may re-enter watch/unwatch but never runOnce, so the
         // event buffer is stable while this batch is dispatched.
         for index in 0..<Int(max(count, 0)) { dispatch(events[index]) }

@@ -9,6 +9,9 @@
 // postlogd starts). fatal() logs, pauses one second like Postfix's msg_fatal,
 // and exits with status 1.
 // Nothing is ever written to stderr: the stock master does not either.
+// The process id in each record is cached, not asked of the kernel per
+// record, and refreshed in every child of fork() (pthread_atfork), so a
+// forked worker never logs its parent's pid.
 
 import Glibc
 import CSystem
@@ -94,14 +97,27 @@ package enum MasterLog {
     }
 
     package static func emit(_ level: LogLevel, _ text: String) {
-        let body = level.prefix + String(text.prefix(maxText))
+        let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))
+        let body = level == .info ? cut : level.prefix + cut
         switch sink {
         case .syslog:
             cs_syslog(level.syslogPriority, body)
         case let .postlog(client, direct):
-            client.log(tag: tag, text: body, direct: direct, through: postlogSocket())
+            client.log(tag: tag, text: body, pid: processID, direct: direct, through: postlogSocket())
         }
     }
+
+    /// This process's id, kept current across fork() by the child handler
+    /// registered with the first read.
+    package static var processID: pid_t {
+        _ = forkHandlerRegistered
+        return cachedPID
+    }
+
+    private static var cachedPID = getpid()
+    private static let forkHandlerRegistered: Bool = {
+        pthread_atfork(nil, nil) { MasterLog.cachedPID = getpid() } == 0
+    }()
 
     /// Kept open, as stock keeps its logger socket, so that a process at its
     /// open-file limit can still say so; non-blocking, unlike stock's, so that
@@ -111,7 +127,7 @@ package enum MasterLog {
     private static var ownSocket: (fd: Int32, pid: pid_t) = (-1, 0)
 
     private static func postlogSocket() -> Int32? {
-        let pid = getpid()
+        let pid = processID
         if ownSocket.fd < 0 || ownSocket.pid != pid {
             ownSocket = (PostlogClient.openSocket(nonBlocking: true), pid)
         }

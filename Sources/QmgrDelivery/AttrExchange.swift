@@ -168,17 +168,22 @@ public final class AttrExchange: ReadinessDriven {
     }
 
     private func readAvailable(now: Double) {
-        guard let fd = descriptor, let step = currentStep else { return }
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        guard descriptor != nil, currentStep != nil else { return }
+        // One read buffer on the stack per readiness event, not on the heap.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { readAvailable(into: $0, now: now) }
+    }
+
+    private func readAvailable(into buffer: UnsafeMutableBufferPointer<UInt8>, now: Double) {
+        guard let fd = descriptor, let step = currentStep, let base = buffer.baseAddress else { return }
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
+            let n = Glibc.recv(fd, base, buffer.count, Int32(MSG_DONTWAIT))
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { break }
                 return fail(step, errno == ECONNRESET ? .disconnected : .read(errno: errno))
             }
             if n == 0 { return fail(step, .disconnected) }
-            decoder.feed(buffer[0..<n])
+            decoder.feed(UnsafeBufferPointer(rebasing: buffer[0..<n]))
             do {
                 if let list = try decoder.nextList() { return received(list, step: step, now: now) }
             } catch {

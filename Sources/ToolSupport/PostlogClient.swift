@@ -18,11 +18,25 @@ public struct PostlogClient: Sendable {
     public let file: String
     public let hostLabel: String
     static let maxText = 2000
+    /// postlogd's address, built once (nil: the path does not fit sun_path).
+    private let address: sockaddr_un?
 
     public init(socketPath: String, file: String, hostLabel: String) {
         self.socketPath = socketPath
         self.file = file
         self.hostLabel = hostLabel
+        address = Self.unixAddress(socketPath)
+    }
+
+    private static func unixAddress(_ path: String) -> sockaddr_un? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return address
     }
 
     /// The client for an instance, or nil when it logs to syslog.
@@ -38,8 +52,9 @@ public struct PostlogClient: Sendable {
     /// (for the last words of a master that is terminating postlogd too).
     /// `through`: a datagram socket the caller keeps open (a process at its
     /// open-file limit can still log that way); else one per record.
-    public func log(tag: String, text: String, direct: Bool = false, through socket: Int32? = nil) {
-        let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(getpid())]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
+    /// `pid`: the caller's cached process id (one getpid() per record otherwise).
+    public func log(tag: String, text: String, pid: pid_t = getpid(), direct: Bool = false, through socket: Int32? = nil) {
+        let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(pid)]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
         if direct || !send(record, through: socket) { append(record + "\n") }
     }
 
@@ -52,21 +67,15 @@ public struct PostlogClient: Sendable {
     }
 
     func send(_ record: String, through socket: Int32? = nil) -> Bool {
+        guard var address else { return false }
         let fd = socket ?? Self.openSocket()
         guard fd >= 0 else { return false }
         defer { if socket == nil { close(fd) } }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in path.enumerated() { raw[i] = b }
-        }
-        let sent = record.withCString { text in
+        var record = record
+        let sent = record.withUTF8 { text in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, text, strlen(text), 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    sendto(fd, text.baseAddress, text.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
         }
@@ -80,13 +89,21 @@ public struct PostlogClient: Sendable {
         close(fd)
     }
 
-    /// "Mon DD HH:MM:SS" in local time.
+    /// "Mon DD HH:MM:SS" in local time; formatted once per second (a busy
+    /// daemon logs many records a second). Logging is single-threaded in
+    /// every process that uses this (the master, its workers, the tools).
     static func timestamp() -> String {
-        var now = time(nil)
+        let now = time(nil)
+        if let cached = lastStamp, cached.second == now { return cached.text }
+        var clock = now
         var parts = tm()
-        localtime_r(&now, &parts)
+        localtime_r(&clock, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         let count = strftime(&buffer, buffer.count, "%b %d %H:%M:%S", &parts)
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        lastStamp = (now, text)
+        return text
     }
+
+    nonisolated(unsafe) private static var lastStamp: (second: time_t, text: String)?
 }

@@ -221,7 +221,7 @@ enum HostFunctions {
             return -1
         }
         let failure = worker.loop.tryWatchReadable(fd) { _ in
-            _ = worker.withWatchdog { callback(context, fd) }
+            callback(context, fd)
         }
         guard failure == 0 else {
             refuse("watch_read", "descriptor \(fd): \(errnoText(failure))")
@@ -246,7 +246,7 @@ enum HostFunctions {
             return -1
         }
         worker.loop.after(Double(max(0, milliseconds)) / 1000) {
-            _ = worker.withWatchdog { callback(context) }
+            callback(context)
         }
         return 0
     }

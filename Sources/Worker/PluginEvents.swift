@@ -6,7 +6,7 @@
 // plugin can never cancel the host's idle timer); a cancelled timer never
 // runs; a timer that has run or been cancelled is no longer pending, and an
 // id never issued is told apart from both. Every plugin callback runs under
-// the worker's watchdog. Descriptor checks (the host's own, bad numbers) are
+// the worker's watchdog, armed once per loop iteration (WorkerContext). Descriptor checks (the host's own, bad numbers) are
 // the caller's (HostFunctions).
 
 import Glibc
@@ -54,7 +54,7 @@ final class PluginEvents {
     func watch(_ fd: Int32, mask: UInt32, _ callback: mh_watch_cb, _ context: UnsafeMutableRawPointer?) -> Int32 {
         let worker = self.worker
         return worker.loop.tryWatch(fd, events: PluginEvents.epollEvents(mask)) { events in
-            worker.withWatchdog { callback(context, fd, PluginEvents.pluginEvents(events)) }
+            callback(context, fd, PluginEvents.pluginEvents(events))
         }
     }
 
@@ -78,7 +78,7 @@ final class PluginEvents {
         let worker = self.worker
         pendingTimers[id] = worker.loop.after(Double(milliseconds) / 1000) { [weak self] in
             self?.pendingTimers[id] = nil
-            worker.withWatchdog { callback(context, id) }
+            callback(context, id)
         }
         return id
     }
@@ -100,7 +100,7 @@ final class PluginEvents {
     /// -1 for no limit.
     func runLoopHook() -> Int32 {
         guard let loopHook else { return -1 }
-        let wait = worker.withWatchdog { loopHook.hook(loopHook.context) }
+        let wait = loopHook.hook(loopHook.context)
         return wait < 0 ? -1 : Int32(clamping: wait)
     }
 }

@@ -42,7 +42,7 @@ enum Skeletons {
         guard let client = acceptClient(fd), let serve = worker.callbacks.serve else { return }
         worker.reportBusy()
         let handle = worker.clients.open(client)
-        _ = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle) }
+        _ = serve(worker.hostHandle, worker.state, handle)
         endClient(worker, handle)
     }
 
@@ -54,7 +54,7 @@ enum Skeletons {
         worker.loop.watchReadable(client) { _ in
             guard let serve = worker.callbacks.serve else { return }
             worker.reportBusy()
-            let status = worker.withWatchdog { serve(worker.hostHandle, worker.state, handle) }
+            let status = serve(worker.hostHandle, worker.state, handle)
             if status < 0 {
                 endClient(worker, handle)
             } else {
@@ -74,11 +74,9 @@ enum Skeletons {
         let data = TriggerRequest.read(from: source, wait: isFifo ? 0 : TriggerRequest.connectionWait)
         if !isFifo { close(source) }
         if !data.isEmpty {
-            _ = worker.withWatchdog {
-                data.withUnsafeBufferPointer { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) {
-                        handler(worker.hostHandle, worker.state, $0.baseAddress, $0.count)
-                    }
+            data.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) {
+                    _ = handler(worker.hostHandle, worker.state, $0.baseAddress, $0.count)
                 }
             }
         }
@@ -92,7 +90,7 @@ enum Skeletons {
         guard !worker.retiring, let client = acceptClient(fd), let accept = worker.callbacks.accept else { return }
         worker.reportBusy()
         let handle = worker.clients.open(client)
-        let status = worker.withWatchdog { accept(worker.hostHandle, worker.state, handle) }
+        let status = accept(worker.hostHandle, worker.state, handle)
         if status < 0 && worker.clients.lookup(handle) != nil {
             endClient(worker, handle)
         } else {

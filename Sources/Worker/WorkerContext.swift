@@ -8,7 +8,11 @@
 // max_use end it as they end Postfix daemons, unless the plugin declared
 // itself long-lived (then neither applies, as in qmgr(8) after start-up).
 // Plugin callbacks run under a watchdog that ends a stuck worker with
-// stock's "fatal: watchdog timeout".
+// stock's "fatal: watchdog timeout": as stock's skeletons pat theirs once
+// per loop iteration, it is armed once each time the loop wakes and covers
+// everything that iteration runs (handlers, timers, the loop hook); the
+// wait itself is kept shorter than what is left of it, so an idle worker is
+// never ended.
 
 import Glibc
 import CSystem
@@ -88,7 +92,9 @@ final class WorkerContext {
         Skeletons.start(self)
         armIdleTimer()
         cs_watchdog_install(WorkerContext.watchdogTimeout)
-        while true { loop.runOnce(maxWait: events.runLoopHook()) }
+        loop.onWake = { [unowned self] in self.armWatchdog() }
+        armWatchdog()
+        while true { loop.runOnce(maxWait: waitWithinWatchdog(events.runLoopHook())) }
     }
 
     /// MH_DECLARE_SOLITARY: stock's check of a solitary service's process
@@ -132,7 +138,7 @@ final class WorkerContext {
     }
 
     private func writeStatus(_ status: Int32) -> Bool {
-        let record = StatusUpdate(pid: getpid(), generation: spec.generation, status: status).bytes
+        let record = StatusUpdate(pid: MasterLog.processID, generation: spec.generation, status: status).bytes
         return write(WorkerContext.statusFD, record, record.count) == record.count
     }
 
@@ -158,12 +164,24 @@ final class WorkerContext {
         idleTimer = nil
     }
 
-    /// A watchdog around plugin code, like Postfix's: SIGALRM after
-    /// watchdogSeconds ends the worker (see watchdogTimeout).
-    func withWatchdog<R>(_ body: () -> R) -> R {
+    /// When the watchdog was last armed (monotonic seconds).
+    private var watchdogArmedAt = 0.0
+
+    /// One alarm(2) per loop iteration, like Postfix's watchdog_start:
+    /// SIGALRM after watchdogSeconds ends the worker (see watchdogTimeout).
+    /// Re-arming replaces the pending alarm, so no disarm is needed.
+    private func armWatchdog() {
         alarm(watchdogSeconds)
-        defer { alarm(0) }
-        return body()
+        watchdogArmedAt = EventLoop.now()
+    }
+
+    /// `wait` (milliseconds, -1 for none) cut so that the loop wakes, and
+    /// re-arms, at least a second before the armed watchdog would fire: the
+    /// watchdog bounds plugin code, never a worker waiting for work.
+    private func waitWithinWatchdog(_ wait: Int32) -> Int32 {
+        let left = (watchdogArmedAt + Double(watchdogSeconds) - 1 - EventLoop.now()) * 1000
+        let cap = Int32(max(0, min(left.rounded(.down), Double(Int32.max))))
+        return wait < 0 ? cap : min(wait, cap)
     }
 
     /// Runs in the SIGALRM handler (CSystem's cs_watchdog_install), which

@@ -17,14 +17,9 @@ import Glibc
 
 enum FlushPluginEnv {
     /// libflush.so built beside the master under test.
-    static var builtPlugin: String { built("libflush.so") }
+    static var builtPlugin: String { TestEnv.builtPlugin("flush") }
     /// libqmgr.so beside it: the queue manager plugin, for runs with our qmgr.
-    static var builtQmgrPlugin: String { built("libqmgr.so") }
-
-    private static func built(_ name: String) -> String {
-        URL(fileURLWithPath: TestEnv.masterUnderTest).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent(name).path
-    }
+    static var builtQmgrPlugin: String { TestEnv.builtPlugin("qmgr") }
 
     /// Debian's master.cf line for flush, as `postconf -M` prints it.
     static let debianFlushLine = ["flush", "unix", "n", "-", "y", "1000?", "0", "flush"]
@@ -81,8 +76,8 @@ class FlushPluginTestCase: InstanceTestCase {
     func startPluginInstance(_ parameters: [String: String], masterCf: [String] = [],
                              ourQmgr: Bool = false) throws -> PrivateInstance {
         let inst = try makeInstance()
-        try install(FlushPluginEnv.builtPlugin, as: "flush.so", in: inst)
-        if ourQmgr { try install(FlushPluginEnv.builtQmgrPlugin, as: "qmgr.so", in: inst) }
+        try inst.installPlugin(FlushPluginEnv.builtPlugin, as: "flush")
+        if ourQmgr { try inst.installPlugin(FlushPluginEnv.builtQmgrPlugin, as: "qmgr") }
         try postconf(inst.etc, ["-e"] + assignments(parameters))
         // The harness turns every chroot off; Debian's flush line has it on.
         try postconf(inst.etc, ["-F", "flush/unix/chroot = y"])
@@ -111,17 +106,6 @@ class FlushPluginTestCase: InstanceTestCase {
         for field in masterCf { try postconf(inst.etc, ["-F", field]) }
         try inst.start()
         return inst
-    }
-
-    func install(_ built: String, as name: String, in inst: PrivateInstance) throws {
-        guard FileManager.default.fileExists(atPath: built) else {
-            throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
-        }
-        let installed = inst.libexec + "/" + name
-        try? FileManager.default.removeItem(atPath: installed)
-        try FileManager.default.copyItem(atPath: built, toPath: installed)
-        chown(installed, 0, 0)
-        chmod(installed, 0o755)
     }
 
     private func assignments(_ parameters: [String: String]) -> [String] {

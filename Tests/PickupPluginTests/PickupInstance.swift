@@ -19,10 +19,7 @@ enum PickupVariant: String, CaseIterable {
 
 enum PickupEnv {
     /// libpickup.so built beside the master under test.
-    static var builtPlugin: String {
-        URL(fileURLWithPath: TestEnv.masterUnderTest).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("libpickup.so").path
-    }
+    static var builtPlugin: String { TestEnv.builtPlugin("pickup") }
 
     static let stockPickup = TestEnv.stockDaemonDir + "/pickup"
 }
@@ -85,15 +82,7 @@ class PickupTestCase: InstanceTestCase {
     }
 
     func installPickupPlugin(_ inst: PrivateInstance) throws {
-        let built = PickupEnv.builtPlugin
-        guard FileManager.default.fileExists(atPath: built) else {
-            throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
-        }
-        let installed = inst.libexec + "/pickup.so"
-        try? FileManager.default.removeItem(atPath: installed)
-        try FileManager.default.copyItem(atPath: built, toPath: installed)
-        chown(installed, 0, 0)
-        chmod(installed, 0o755)
+        try inst.installPlugin(PickupEnv.builtPlugin, as: "pickup")
     }
 
     /// Stock pickup, checked against the package's checksums.

@@ -13,10 +13,7 @@ import Glibc
 
 enum QmgrPluginEnv {
     /// libqmgr.so built beside the master under test.
-    static var builtPlugin: String {
-        URL(fileURLWithPath: TestEnv.masterUnderTest).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("libqmgr.so").path
-    }
+    static var builtPlugin: String { TestEnv.builtPlugin("qmgr") }
 
     /// Debian's master.cf line for qmgr, as `postconf -M` prints it.
     static let debianQmgrLine = ["qmgr", "unix", "n", "-", "n", "300", "1", "qmgr"]
@@ -77,15 +74,7 @@ class QmgrPluginTestCase: InstanceTestCase {
     }
 
     func installQmgrPlugin(_ inst: PrivateInstance) throws {
-        let built = QmgrPluginEnv.builtPlugin
-        guard FileManager.default.fileExists(atPath: built) else {
-            throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
-        }
-        let installed = inst.libexec + "/qmgr.so"
-        try? FileManager.default.removeItem(atPath: installed)
-        try FileManager.default.copyItem(atPath: built, toPath: installed)
-        chown(installed, 0, 0)
-        chmod(installed, 0o755)
+        try inst.installPlugin(QmgrPluginEnv.builtPlugin, as: "qmgr")
     }
 
     @discardableResult

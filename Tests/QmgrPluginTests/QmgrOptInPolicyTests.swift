@@ -48,8 +48,15 @@ final class QmgrOptInPolicyTests: QmgrPluginTestCase {
         for delay in plain { XCTAssertEqual(delay, 300, accuracy: 20, "without jitter, stock's backoff: \(plain)") }
 
         try postconf(inst, ["-e", "mailhost_qmgr_retry_jitter = 50"])
+        let oldWorker = try XCTUnwrap(qmgrWorker(inst))
         XCTAssertEqual(try inst.postfix("reload").status, 0)
-        XCTAssertTrue(waitUntil(timeout: 15, interval: 0.2) { self.qmgrWorker(inst) != nil })
+        // Submit only once the old worker is gone: until it exits it still
+        // reads cleanup's triggers from the fifo (stock's does too), and a
+        // trigger it takes with it leaves a message in incoming until the
+        // next wakeup, 300 s later.
+        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.2) {
+            kill(oldWorker, 0) != 0 && (self.qmgrWorker(inst).map { $0 != oldWorker } ?? false)
+        }, "the qmgr worker \(oldWorker) was not replaced after the reload")
         let before = Set(files(inst, in: "deferred"))
         try submitAndWaitDeferred(inst, count: 8, total: 12, prefix: "jittered")
         let jittered = retryDelays(inst, excluding: before)

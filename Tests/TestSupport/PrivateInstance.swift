@@ -35,6 +35,12 @@ public enum TestEnv {
         return packageRoot.appendingPathComponent(".build/debug/master").path
     }
 
+    /// lib<name>.so built beside the master under test (a plugin of this build).
+    public static func builtPlugin(_ name: String) -> String {
+        URL(fileURLWithPath: masterUnderTest).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("lib\(name).so").path
+    }
+
     public static var isStockMaster: Bool {
         URL(fileURLWithPath: masterUnderTest).resolvingSymlinksInPath().path == stockMaster
     }

@@ -252,14 +252,25 @@ extension PrivateInstance {
     }
 
     /// The echo plugin built beside the master under test (libecho.so), as
-    /// DIR/libexec/echo.so, root-owned, mode 0755: `echo` in master.cf is a plugin.
+    /// DIR/libexec/echo.so: `echo` in master.cf is a plugin.
     public func installEchoPlugin() throws {
-        let built = URL(fileURLWithPath: master).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("libecho.so").path
+        try installPlugin(builtBesideMaster("libecho.so"), as: "echo")
+    }
+
+    /// A file built beside the master under test (the plugins' build directory).
+    public func builtBesideMaster(_ file: String) -> String {
+        URL(fileURLWithPath: master).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent(file).path
+    }
+
+    /// Copies the plugin `built` in as DIR/libexec/<command>.so, root-owned,
+    /// mode 0755 (what the host's file checks want), so that master.cf's
+    /// `command` resolves to it.
+    public func installPlugin(_ built: String, as command: String) throws {
         guard FileManager.default.fileExists(atPath: built) else {
             throw HarnessError("\(built) missing: build the plugins with the master under test (swift build)")
         }
-        let installed = libexec + "/echo.so"
+        let installed = libexec + "/" + command + ".so"
         try? FileManager.default.removeItem(atPath: installed)
         try FileManager.default.copyItem(atPath: built, toPath: installed)
         chown(installed, 0, 0)

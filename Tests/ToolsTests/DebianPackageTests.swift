@@ -13,7 +13,7 @@ import XCTest
 import TestSupport
 
 final class DebianPackageTests: XCTestCase {
-    static let productionPlugins: Set = ["spawn", "qmgr", "metrics"]
+    static let productionPlugins: Set = ["spawn", "qmgr", "metrics", "pickup", "flush"]
     static let testPlugins: Set = ["echo", "trap", "probe"]
     static let tools = ["postfix", "postmulti", "postconf"]
     static let master = "/usr/lib/postfix/sbin/master"
@@ -235,13 +235,13 @@ final class DebianPackageTests: XCTestCase {
             check(key, expected, why)
         }
         // Every packaged plugin that master.cf names (spawn: the script's service;
-        // qmgr: stock master.cf) ran as our plugin at start, reload and start, and
-        // none after the package is gone.
+        // qmgr, pickup, flush: stock master.cf) resolved to our plugin at start,
+        // reload and start, and none after the package is gone.
         let packaged = try declaredPlugins().intersection(Self.productionPlugins)
         check("plugins", packaged.sorted().joined(separator: " "), "the packaged plugins")
         for name in packaged {
             let resolved = facts["plugin.\(name).installed"] ?? ""
-            if name == "spawn" || name == "qmgr" {
+            if name != "metrics" {
                 XCTAssertGreaterThanOrEqual(Int(resolved) ?? 0, 3, "master.cf's \(name) resolved to our plugin\n\(maillog)")
             }
             check("plugin.\(name).end", resolved, "\(name): no plugin after the package is gone")
