@@ -1,8 +1,9 @@
 // PickupService.swift - pickup(8) as a trigger-model plugin, for master.cf's
 // unchanged `pickup unix n - y 60 1 pickup` line. PRE_INIT (root, before
-// any chroot) looks up mail_owner's uid and loads the time zone; INIT reads
-// the settings (a bad value ends the process with stock's text) and
-// declares the service solitary. Every wakeup or trigger scans maildrop
+// any chroot) looks up mail_owner and loads the time zone; INIT (after the
+// jail) runs as mail_owner even when master.cf's unprivileged column says n,
+// as stock pickup insists, reads the settings (a bad value ends the process
+// with stock's text) and declares the service solitary. Every wakeup or trigger scans maildrop
 // (relative to the queue directory, which is also the jail) until a pass
 // removes nothing, copying each complete file into cleanup (MessageCopy)
 // and then removing it, or leaving it, as stock pickup decides.
@@ -20,8 +21,9 @@ final class PickupService: TriggerServer {
     static let version = "1.0"
     static var requiredCapabilities: Capabilities { [.parameters, .logging, .triggers, .lifecycle] }
 
-    /// mail_owner's uid, found before the chroot (no passwd file in the jail).
+    /// mail_owner's uid and gid, found before the chroot (no passwd file in the jail).
     nonisolated(unsafe) private static var ownerUID: uid_t?
+    nonisolated(unsafe) private static var ownerGID: gid_t = 0
 
     private let settings: PickupSettings
     private let host: ServiceHost
@@ -34,10 +36,22 @@ final class PickupService: TriggerServer {
             host.fatal("file \(config)/main.cf: parameter mail_owner: unknown user name value: \(owner)")
         }
         ownerUID = entry.pointee.pw_uid
+        ownerGID = entry.pointee.pw_gid
+    }
+
+    /// Maildrop files are written by any local user: never read them as
+    /// root, whatever master.cf's unprivileged column says.
+    private static func becomeMailOwner(host: ServiceHost) {
+        guard let uid = ownerUID, getuid() != uid else { return }
+        var groups = [ownerGID]
+        if setgid(ownerGID) < 0 { host.fatal("setgid(\(ownerGID)): \(SystemError.text(errno))") }
+        if setgroups(1, &groups) < 0 { host.fatal("setgroups(1, &\(ownerGID)): \(SystemError.text(errno))") }
+        if setuid(uid) < 0 { host.fatal("setuid(\(uid)): \(SystemError.text(errno))") }
     }
 
     init(host: ServiceHost) throws {
         self.host = host
+        Self.becomeMailOwner(host: host)
         do {
             settings = try PickupSettings(host: host)
         } catch {
