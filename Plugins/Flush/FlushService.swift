@@ -4,15 +4,16 @@
 // fast_flush_domains; INIT the other settings. Each connection gets the
 // protocol announcement, then one request (FlushRequest), answered as
 // stock answers it:
-// - add, send_site: DENY for a site outside fast_flush_domains (FAIL when
-//   the list cannot be evaluated), DENY for a site without a log name, BAD
+// - add, send_site: DENY for a site outside fast_flush_domains (FAIL, with
+//   a warning, when the list cannot be evaluated, e.g. proxymap refuses or
+//   cannot be reached for a type:table pattern), DENY for a site without a log name, BAD
 //   for a log name stock refuses, else OK after the log work (FlushLogs);
 // - send_file: BAD for a bad queue ID, else OK;
 // - refresh (also the master's wakeup "W") and purge: OK at once, then the
 //   refresh (purge: every non-empty log) after the reply;
 // - a malformed request: BAD; an unknown request name: no reply.
-// Guarantees: the reply never depends on more than the request and the
-// files under flush/; one client is bounded by ipc_timeout (and the
+// Guarantees: the reply never depends on more than the request, the
+// files under flush/ and proxymap's answers for fast_flush_domains' tables; one client is bounded by ipc_timeout (and the
 // host's watchdog, daemon_timeout).
 import MailQueue
 import PluginAPI
@@ -25,6 +26,9 @@ final class FlushService: SingleServer {
 
     private let settings: FlushSettings
     private let logs: FlushLogs
+    /// Where fast_flush_domains' type:table patterns are looked up: proxymap
+    /// under the current directory (the queue directory, or the jail).
+    private let tables: ProxymapClient
 
     static func preInit(host: ServiceHost) throws {
         FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host)
@@ -33,6 +37,8 @@ final class FlushService: SingleServer {
     init(host: ServiceHost) throws {
         settings = FlushSettings(host: host)
         logs = FlushLogs(host: host, settings: settings)
+        tables = ProxymapClient(queueDirectory: ".", service: settings.proxymapService,
+                                timeout: Double(settings.ipcTimeout))
     }
 
     func serve(client: Client, host: ServiceHost) throws {
@@ -90,7 +96,7 @@ final class FlushService: SingleServer {
 
     /// The site's log name, or the status stock answers instead.
     private func logName(_ site: ByteString, host: ServiceHost) -> Result<QueueID, StatusError> {
-        switch settings.domains.match(site) {
+        switch settings.domains.match(site, tables: tables) {
         case .noMatch: return .failure(StatusError(.deny))
         case .error(let why):
             host.warning(why)

@@ -2,7 +2,7 @@
 // fast_flush_domains (read before the chroot, as stock's pre-jail
 // initialisation, so that "/file" patterns are read as root outside the
 // jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
-// qmgr_service_name and the queue hashing.
+// qmgr_service_name, proxymap_service_name and the queue hashing.
 // Guarantees: a value stock flush(8) treats as fatal ends the process with
 // stock's kind of text; no value is replaced by a default behind the
 // administrator's back.
@@ -19,6 +19,8 @@ struct FlushSettings {
     let ipcTimeout: Int64
     /// "public/" + qmgr_service_name: where the queue manager's triggers go.
     let queueManager: String
+    /// proxymap_service_name: where type:table patterns are looked up.
+    let proxymapService: String
     let hashing: QueueHashing
 
     /// Read in PRE_INIT (root, before the chroot), kept for INIT.
@@ -48,5 +50,6 @@ struct FlushSettings {
             host.fatal("\(error)")
         }
         queueManager = "public/" + host.string("qmgr_service_name", default: "qmgr")
+        proxymapService = host.string("proxymap_service_name", default: "proxymap")
     }
 }

@@ -6,10 +6,15 @@
 // subdomains match a ".name" pattern, or a plain "name" pattern when the
 // list's parameter is in parent_domain_matches_subdomains. Case is folded
 // (ASCII) on both sides.
-// Guarantees: a list never traps on any input; what this reader cannot
-// evaluate (a `type:table` lookup, an unreadable /file) makes `match`
-// return `.error` with the text stock would log, never a silent no-match;
-// a "!" with no pattern after it is a thrown error (stock's fatal).
+// A "type:table" pattern is looked up through proxymap(8) (ProxymapClient):
+// the name itself, then, for a table with fixed keys, its parent domains
+// ("example.com" for "a.example.com" in parent style, else ".example.com");
+// any value found is a match.
+// Guarantees: a list never traps on any input; what cannot be evaluated
+// (a table proxymap refuses or cannot reach, no proxymap client, an
+// unreadable /file) makes `match` return `.error` with the text stock
+// would log, never a silent no-match; a "!" with no pattern after it is a
+// thrown error (stock's fatal).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +32,8 @@ public struct DomainList: Sendable, Equatable {
 
     enum Pattern: Equatable, Sendable {
         case name([UInt8])
+        /// A lookup table: the pattern as written, and the name proxymap knows it by.
+        case table(pattern: String, name: String)
         /// Evaluating it is an error (a table this reader cannot open, or a file it could not read).
         case unusable(String)
     }
@@ -56,17 +63,45 @@ public struct DomainList: Sendable, Equatable {
     /// True when the list has no patterns (the service is "turned off").
     public var isEmpty: Bool { entries.isEmpty }
 
-    public func match(_ site: ByteString) -> Answer {
+    /// `tables`: where `type:table` patterns are looked up (nil: they are errors).
+    public func match(_ site: ByteString, tables: ProxymapClient? = nil) -> Answer {
         let name = Self.folded(site.bytes)
         for entry in entries {
+            let found: Bool
             switch entry.pattern {
             case .unusable(let why):
                 return .error("\(parameter): \(why)")
             case .name(let pattern):
-                if matches(name, pattern) { return entry.positive ? .match : .noMatch }
+                found = matches(name, pattern)
+            case .table(let pattern, let table):
+                guard let tables else {
+                    return .error("\(parameter): \(pattern): table lookup problem (no proxymap client here)")
+                }
+                do {
+                    found = try tableMatches(name, table, tables)
+                } catch {
+                    return .error("\(parameter): \(pattern): table lookup problem (\(error))")
+                }
             }
+            if found { return entry.positive ? .match : .noMatch }
         }
         return .noMatch
+    }
+
+    /// The name, then (fixed-key tables only) each parent domain, as match_hostname looks them up.
+    private func tableMatches(_ name: [UInt8], _ table: String, _ tables: ProxymapClient) throws(ProxymapError) -> Bool {
+        guard try tables.lookup(table, key: ByteString(name)) == nil else { return true }
+        guard try tables.hasFixedKeys(table) else { return false }
+        var dot = name.indices.dropFirst().first { name[$0] == UInt8(ascii: ".") }
+        while let at = dot {
+            let key = parentStyle ? Array(name[(at + 1)...]) : Array(name[at...])
+            if key.isEmpty { break }
+            if try tables.lookup(table, key: ByteString(key)) != nil { return true }
+            // The next dot is searched from one past the key's first byte, as stock does.
+            let from = parentStyle ? at + 2 : at + 1
+            dot = from < name.count ? name.indices[from...].first { name[$0] == UInt8(ascii: ".") } : nil
+        }
+        return false
     }
 
     private func matches(_ name: [UInt8], _ pattern: [UInt8]) -> Bool {
@@ -97,7 +132,7 @@ public struct DomainList: Sendable, Equatable {
             if item.first == UInt8(ascii: "/") {
                 out += try fileEntries(text, parameter: parameter, positive: sign, depth: depth)
             } else if item.first != UInt8(ascii: "["), item.contains(UInt8(ascii: ":")) {
-                out.append(Entry(positive: sign, pattern: .unusable("\(text): table lookup problem (lookup tables are not supported by this reader)")))
+                out.append(Entry(positive: sign, pattern: .table(pattern: text, name: ProxymapProtocol.tableName(text))))
             } else {
                 out.append(Entry(positive: sign, pattern: .name(folded(Array(item)))))
             }
