@@ -1,0 +1,97 @@
+// FlushTableDomainsTests.swift - fast_flush_domains through a lookup table:
+// relay_domains = hash:<file> (built with stock postmap), fast_flush_domains
+// = $relay_domains, the table approved for proxymap(8) in proxy_read_maps.
+// Our flush.so, chrooted as Debian's line says, looks the table up through
+// the instance's stock proxymap: ETRN (stock smtpd) for a listed domain
+// delivers its deferred mail; a listed subdomain (parent style, the
+// default) and an unlisted domain are answered by our server as stock
+// flush answers them (compared with an all-stock instance); a table
+// proxymap refuses, and a proxymap that cannot be reached, are lookup
+// errors naming the table, never a silent non-match.
+import Foundation
+import XCTest
+import MailQueue
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class FlushTableDomainsTests: FlushPluginTestCase {
+    func testDomainsFromAHashTableThroughProxymap() throws {
+        let names = ["a.example", "d.example"]
+        let destinations = try Destinations(names)
+        let table = try makeTable(["a.example", "b.example"], tag: destinations.ports["a.example"]!)
+        var parameters = deferringParameters(destinations, fastFlushDomains: ["$relay_domains"])
+        parameters["relay_domains"] = "hash:" + table
+        parameters["proxy_read_maps"] = "proxy:hash:" + table
+
+        let ours = try startPluginInstance(parameters)
+        try submit(ours, to: "user@a.example")
+        XCTAssertTrue(waitDeferred(ours, count: 1, domains: ["a.example"]), "mail did not defer:\n\(ours.logTail(40))")
+        try assertPluginFlush(ours)
+        XCTAssertTrue(waitUntil(timeout: 10) { loggedIDs(ours, "a_example") == loggedDeferrals(ours, domain: "a.example") },
+                      "flush/a_example must list a.example's deferred mail: \(flushLog(ours, "a_example") ?? "absent")")
+        let sink = try startSink(port: destinations.ports["a.example"]!)
+        let ourAnswers = try answers(ours)
+        XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) { sink.messages.count == 1 && deferredIDs(ours).isEmpty },
+                      "ETRN a.example did not deliver its mail\n\(ours.logTail(30))")
+        XCTAssertEqual(ourAnswers, ["ETRN a.example": "250", "ETRN d.example": "459",
+                                    "send_site host.b.example": "ok", "send_site d.example": "deny"])
+        XCTAssertEqual(ours.logLines(containing: "postfix/flush[").filter { $0.contains("warning") || $0.contains("fatal") }, [])
+        try assertLookupErrors(ours, table: table)
+
+        let stock = try startStockInstance(parameters)
+        XCTAssertEqual(try answers(stock), ourAnswers, "stock flush answers the same requests")
+    }
+
+    /// The answers of stock smtpd's ETRN, and of the flush server itself for
+    /// sites the client side does not filter.
+    private func answers(_ inst: PrivateInstance) throws -> [String: String] {
+        let session = try SMTPSession(port: inst.smtpPort)
+        defer { session.close() }
+        var out: [String: String] = [:]
+        try session.expect("220", after: nil)
+        try session.expect("250", after: "EHLO client.example")
+        // SMTPSession checks a reply's code; a different one is a thrown error naming it.
+        for (site, code) in [("a.example", "250"), ("d.example", "459")] {
+            try session.expect(code, after: "ETRN " + site)
+            out["ETRN " + site] = code
+        }
+        try session.expect("221", after: "QUIT")
+        let client = try flushClient(inst, sites: ["host.b.example", "d.example"])
+        for site in ["host.b.example", "d.example"] {
+            out["send_site " + site] = "\(client.sendSite(ByteString(site)))"
+        }
+        return out
+    }
+
+    /// A table proxymap does not serve, and a proxymap that is not there,
+    /// make the list's answer an error naming the table.
+    private func assertLookupErrors(_ inst: PrivateInstance, table: String) throws {
+        let refused = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)-unapproved", parentStyle: true)
+        guard case .error(let why) = refused.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)) else {
+            return XCTFail("a table proxymap refuses must be a lookup error")
+        }
+        XCTAssertTrue(why.contains("hash:\(table)-unapproved: table lookup problem") && why.contains("not configured"), why)
+        let list = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)", parentStyle: true)
+        XCTAssertEqual(list.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)), .match)
+        guard case .error(let unreachable) = list.match("a.example", tables: ProxymapClient(queueDirectory: inst.dir + "/nowhere")) else {
+            return XCTFail("an unreachable proxymap must be a lookup error")
+        }
+        XCTAssertTrue(unreachable.contains("private/proxymap") && unreachable.contains("hash:\(table)"), unreachable)
+    }
+
+    /// `<dir>/relay_domains` and its .db, built by stock postmap.
+    private func makeTable(_ domains: [String], tag: Int) throws -> String {
+        let dir = NSTemporaryDirectory() + "flush-table-\(getpid())-\(tag)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/relay_domains"
+        try domains.map { $0 + " OK\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
+        let postmap = try runCommand("/usr/sbin/postmap", ["hash:" + file], timeout: 30)
+        guard postmap.status == 0 else { throw HarnessError("postmap \(file): \(postmap.output)") }
+        chmod(file + ".db", 0o644)
+        return file
+    }
+}
