@@ -23,7 +23,9 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         let table = try makeTable(["a.example", "b.example"], tag: destinations.ports["a.example"]!)
         var parameters = deferringParameters(destinations, fastFlushDomains: ["$relay_domains"])
         parameters["relay_domains"] = "hash:" + table
-        parameters["proxy_read_maps"] = "proxy:hash:" + table
+        // Stock's default list, which smtpd needs, plus the table.
+        let defaults = try runCommand("/usr/sbin/postconf", ["-dh", "proxy_read_maps"], timeout: 30).output
+        parameters["proxy_read_maps"] = defaults.trimmingCharacters(in: .whitespacesAndNewlines) + " proxy:hash:" + table
 
         let ours = try startPluginInstance(parameters)
         try submit(ours, to: "user@a.example")
@@ -47,6 +49,10 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
     /// The answers of stock smtpd's ETRN, and of the flush server itself for
     /// sites the client side does not filter.
     private func answers(_ inst: PrivateInstance) throws -> [String: String] {
+        do { return try askedAnswers(inst) } catch { throw HarnessError("\(error)\n\(inst.logTail(30))") }
+    }
+
+    private func askedAnswers(_ inst: PrivateInstance) throws -> [String: String] {
         let session = try SMTPSession(port: inst.smtpPort)
         defer { session.close() }
         var out: [String: String] = [:]
@@ -81,7 +87,7 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         XCTAssertTrue(unreachable.contains("private/proxymap") && unreachable.contains("hash:\(table)"), unreachable)
     }
 
-    /// `<dir>/relay_domains` and its .db, built by stock postmap.
+    /// `<temporary dir>/relay_domains` and its .db, built by stock postmap.
     private func makeTable(_ domains: [String], tag: Int) throws -> String {
         let dir = NSTemporaryDirectory() + "flush-table-\(getpid())-\(tag)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -89,7 +95,9 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/relay_domains"
         try domains.map { $0 + " OK\n" }.joined().write(toFile: file, atomically: true, encoding: .utf8)
-        let postmap = try runCommand("/usr/sbin/postmap", ["hash:" + file], timeout: 30)
+        // postmap wants a configuration directory: an empty main.cf (defaults) beside the table.
+        try "".write(toFile: dir + "/main.cf", atomically: true, encoding: .utf8)
+        let postmap = try runCommand("/usr/sbin/postmap", ["-c", dir, "hash:" + file], timeout: 30)
         guard postmap.status == 0 else { throw HarnessError("postmap \(file): \(postmap.output)") }
         chmod(file + ".db", 0o644)
         return file
