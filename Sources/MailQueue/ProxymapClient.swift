@@ -83,6 +83,12 @@ public struct ProxymapError: Error, Equatable, Sendable, CustomStringConvertible
     public let table: String
     public let problem: Problem
 
+    public init(service: String, table: String, problem: Problem) {
+        self.service = service
+        self.table = table
+        self.problem = problem
+    }
+
     public var description: String {
         switch problem {
         case .service(let error): return "\(service) service, table \"\(table)\": \(error)"

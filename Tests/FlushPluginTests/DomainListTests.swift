@@ -58,3 +58,26 @@ final class DomainListTests: XCTestCase {
         XCTAssertEqual(FlushClient(queueDirectory: nowhere, domains: try list("hash:/x"), timeout: 2).sendSite("a.example"), .fail)
     }
 }
+
+/// The proxymap protocol's lists, byte for byte as dict_proxy sends and reads them.
+final class ProxymapProtocolTests: XCTestCase {
+    func testRequestsRepliesAndTableNames() throws {
+        XCTAssertEqual(ProxymapProtocol.tableName("proxy:proxy:hash:/etc/postfix/relay"), "hash:/etc/postfix/relay")
+        XCTAssertEqual(ProxymapProtocol.tableName("hash:/x"), "hash:/x")
+        let flags = ProxymapProtocol.matchListFlags
+        XCTAssertEqual(flags, 0x80040, "DICT_FLAG_LOCK | DICT_FLAG_UTF8_REQUEST")
+        XCTAssertEqual(ProxymapProtocol.openRequest(table: "hash:/x", flags: flags).encoded,
+                       Array("request\0open\0table\0hash:/x\0flags\00\0\0".utf8), "request flags stay out of an open")
+        XCTAssertEqual(ProxymapProtocol.lookupRequest(table: "hash:/x", flags: flags, key: "a.example").encoded,
+                       Array("request\0lookup\0table\0hash:/x\0flags\0524352\0key\0a.example\0\0".utf8))
+        let open = try ProxymapProtocol.openReply(AttrList([.int("status", 0), .int("flags", 0x10)]), peer: "test")
+        XCTAssertTrue(open == (0, 0x10))
+        let found = try ProxymapProtocol.lookupReply(AttrList([.int("status", 0), .string("value", "OK")]), peer: "test")
+        XCTAssertTrue(found == (0, "OK"))
+        XCTAssertThrowsError(try ProxymapProtocol.lookupReply(AttrList([.int("status", 1)]), peer: "test"),
+                             "a reply without its value is an error")
+        let deny = ProxymapError(service: "proxymap", table: "hash:/x", problem: .status(.deny, 4))
+        XCTAssertEqual(deny.description,
+                       "proxymap service is not configured for table \"hash:/x\" (list proxy:hash:/x in main.cf:proxy_read_maps)")
+    }
+}

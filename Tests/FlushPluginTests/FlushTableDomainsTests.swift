@@ -71,8 +71,10 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         return out
     }
 
-    /// A table proxymap does not serve, and a proxymap that is not there,
-    /// make the list's answer an error naming the table.
+    /// Lookups through the instance's proxymap as match_hostname makes them
+    /// (parent domains, negation); a table proxymap does not serve, and a
+    /// proxymap that is not there, make the list's answer an error naming
+    /// the table.
     private func assertLookupErrors(_ inst: PrivateInstance, table: String) throws {
         let refused = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)-unapproved", parentStyle: true)
         guard case .error(let why) = refused.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)) else {
@@ -80,7 +82,16 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         }
         XCTAssertTrue(why.contains("hash:\(table)-unapproved: table lookup problem") && why.contains("not configured"), why)
         let list = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)", parentStyle: true)
-        XCTAssertEqual(list.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)), .match)
+        let tables = ProxymapClient(queueDirectory: inst.queue, timeout: 30)
+        XCTAssertEqual(list.match("a.example", tables: tables), .match)
+        XCTAssertEqual(list.match("x.host.B.example", tables: tables), .match, "parent style: b.example covers its subdomains")
+        XCTAssertEqual(list.match("c.example", tables: tables), .noMatch)
+        let negated = try DomainList(parameter: "fast_flush_domains", value: "!hash:\(table) example", parentStyle: true)
+        XCTAssertEqual(negated.match("host.a.example", tables: tables), .noMatch, "a negated table decides first")
+        XCTAssertEqual(negated.match("c.example", tables: tables), .match)
+        let plain = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)", parentStyle: false)
+        XCTAssertEqual(plain.match("host.b.example", tables: tables), .noMatch,
+                       "without parent style only \".b.example\" would cover subdomains")
         guard case .error(let unreachable) = list.match("a.example", tables: ProxymapClient(queueDirectory: inst.dir + "/nowhere")) else {
             return XCTFail("an unreachable proxymap must be a lookup error")
         }
