@@ -7,7 +7,8 @@
 // default) and an unlisted domain are answered by our server as stock
 // flush answers them (compared with an all-stock instance); a table
 // proxymap refuses, and a proxymap that cannot be reached, are lookup
-// errors naming the table, never a silent non-match.
+// errors naming the table, never a silent non-match; with stock's default
+// proxy_read_maps (no "proxy:" entry for the table) ETRN fails loudly.
 import Foundation
 import XCTest
 import MailQueue
@@ -44,6 +45,28 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
 
         let stock = try startStockInstance(parameters)
         XCTAssertEqual(try answers(stock), ourAnswers, "stock flush answers the same requests")
+    }
+
+    /// With stock's default proxy_read_maps a plain "hash:" relay_domains is
+    /// not served by proxymap (only "proxy:" entries are approved): our flush
+    /// answers FAIL (smtpd's 458) with a warning naming the table, where
+    /// stock flush, which opens the table itself, would answer 250 (the
+    /// difference the README names).
+    func testUnapprovedTableIsAFailureWithAWarning() throws {
+        let destinations = try Destinations(["a.example"])
+        let table = try makeTable(["a.example"], tag: destinations.ports["a.example"]!)
+        var parameters = deferringParameters(destinations, fastFlushDomains: ["$relay_domains"])
+        parameters["relay_domains"] = "hash:" + table
+        let ours = try startPluginInstance(parameters)
+        let session = try SMTPSession(port: ours.smtpPort)
+        defer { session.close() }
+        try session.expect("220", after: nil)
+        try session.expect("250", after: "EHLO client.example")
+        try session.expect("458", after: "ETRN a.example")
+        try session.expect("221", after: "QUIT")
+        XCTAssertNotNil(ours.waitForLog("fast_flush_domains: hash:\(table): table lookup problem (proxymap service is not configured for table",
+                                        timeout: 10), ours.logTail(20))
+        XCTAssertNotNil(ours.waitForLog("request for unapproved table: \"hash:\(table)\"", timeout: 10))
     }
 
     /// The answers of stock smtpd's ETRN, and of the flush server itself for
