@@ -183,8 +183,10 @@ struct FlushLogs {
                 continue
             }
             while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
+                    // In place: readdir's record is only as long as its name, so copying
+                    // the whole 256-byte d_name array reads past the end of its buffer.
+                    field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
                 }
                 if name == "." || name == ".." { continue }
                 if name.utf8.count == 1 && entry.pointee.d_type == UInt8(DT_DIR) {

@@ -113,8 +113,10 @@ struct CommandRunner {
         defer { closedir(dir) }
         var found: [Int32] = []
         while let entry = readdir(dir), found.count < 65536 {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
+                // In place: readdir's record is only as long as its name, so copying
+                // the whole 256-byte d_name array reads past the end of its buffer.
+                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
             }
             if let fd = Int32(name) { found.append(fd) }
         }

@@ -70,8 +70,10 @@ struct IntegrityCheck {
         defer { closedir(handle) }
         for _ in 0..<100_000 {
             guard let entry = readdir(handle) else { break }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
+                // In place: readdir's record is only as long as its name, so copying
+                // the whole 256-byte d_name array reads past the end of its buffer.
+                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
             }
             var buffer = [CChar](repeating: 0, count: 4096)
             let n = readlink(dir + "/" + name, &buffer, buffer.count - 1)
