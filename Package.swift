@@ -51,10 +51,10 @@ let package = Package(
         // relocating the shared runtime libraries (about 3 ms) after fork.
         .target(name: "EchoPlugin", dependencies: ["PluginAPI"], path: "Plugins/Echo",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
-        .target(name: "SpawnPlugin", dependencies: ["PluginAPI"], path: "Plugins/Spawn",
+        .target(name: "SpawnPlugin", dependencies: ["PluginAPI", "DirectoryEntries"], path: "Plugins/Spawn",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Prometheus/OpenMetrics over HTTP from inside the host (issue 10).
-        .target(name: "MetricsPlugin", dependencies: ["PluginAPI", "QmgrQuery"], path: "Plugins/Metrics",
+        .target(name: "MetricsPlugin", dependencies: ["PluginAPI", "QmgrQuery", "DirectoryEntries"], path: "Plugins/Metrics",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Traps on its first request: the crash-containment test for Swift code.
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
@@ -115,7 +115,7 @@ let package = Package(
         .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "PluginLoading", "QmgrQuery"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "PluginLoading", "QmgrQuery", "DirectoryEntries"],
             path: "Sources/Tools/postfix",
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .executableTarget(
@@ -141,6 +141,7 @@ let package = Package(
             exclude: ["Fixtures"]),
         // Queue IDs and paths, queue-file records, the attr0 protocol and its
         // clients: Glibc only (runs in workers forked from the master).
+        .target(name: "DirectoryEntries", path: "Sources/DirectoryEntries"),
         .target(name: "MailQueue", path: "Sources/MailQueue"),
         .testTarget(
             name: "MailQueueTests",
@@ -174,7 +175,7 @@ let package = Package(
         // The qmgr's queue side: scanning incoming/deferred (with a bounded
         // index of deferred retry times), moving queue files, start-up
         // recovery, and loading a message with its recipients resolved.
-        .target(name: "QmgrQueue", dependencies: ["MailQueue"], path: "Sources/QmgrQueue"),
+        .target(name: "QmgrQueue", dependencies: ["MailQueue", "DirectoryEntries"], path: "Sources/QmgrQueue"),
         // The queue manager as a plugin (qmgr.so): wires QmgrQueue, QmgrCore
         // and QmgrDelivery into the host's trigger model with watches and timers.
         .target(name: "QmgrPlugin", dependencies: ["PluginAPI", "QmgrCore", "QmgrQueue", "QmgrDelivery", "MailQueue", "QmgrQuery"],
@@ -182,7 +183,7 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // pickup(8) as a plugin (pickup.so, issue 9): maildrop into cleanup
         // through MailQueue's cleanup client, in the host's trigger model.
-        .target(name: "PickupPlugin", dependencies: ["PluginAPI", "MailQueue"], path: "Plugins/Pickup",
+        .target(name: "PickupPlugin", dependencies: ["PluginAPI", "MailQueue", "DirectoryEntries"], path: "Plugins/Pickup",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
             name: "PickupPluginTests",
@@ -193,7 +194,7 @@ let package = Package(
             dependencies: ["TestSupport"],
             path: "Tests/QmgrPluginTests"),
         // The fast-flush server as a plugin (flush.so), for flush(8)'s line (issue 9).
-        .target(name: "FlushPlugin", dependencies: ["PluginAPI", "MailQueue"], path: "Plugins/Flush",
+        .target(name: "FlushPlugin", dependencies: ["PluginAPI", "MailQueue", "DirectoryEntries"], path: "Plugins/Flush",
                 linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
             name: "FlushPluginTests",

@@ -20,6 +20,7 @@
 // removed or rewritten); what stock treats as fatal (a log that cannot be
 // opened, locked or truncated) ends the process with stock's text.
 #if canImport(Glibc)
+import DirectoryEntries
 import Glibc
 #endif
 import MailQueue
@@ -183,11 +184,7 @@ struct FlushLogs {
                 continue
             }
             while let entry = readdir(stream) {
-                let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
-                    // In place: readdir's record is only as long as its name, so copying
-                    // the whole 256-byte d_name array reads past the end of its buffer.
-                    field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
-                }
+                let name = DirectoryEntry.name(entry)
                 if name == "." || name == ".." { continue }
                 if name.utf8.count == 1 && entry.pointee.d_type == UInt8(DT_DIR) {
                     pending.append(dir + "/" + name)

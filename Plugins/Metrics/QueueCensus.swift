@@ -15,6 +15,7 @@
 // Guarantees: memory proportional to the queue (names and times only);
 // walks at most `maxDepth` directory levels; a directory that vanishes
 // between scrapes is dropped; the histogram's sum is in seconds of age.
+import DirectoryEntries
 import Glibc
 
 final class QueueCensus {
@@ -99,11 +100,7 @@ final class QueueCensus {
         defer { closedir(stream) }
         relisted += 1
         while let entry = readdir(stream) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
-                // In place: readdir's record is only as long as its name, so copying
-                // the whole 256-byte d_name array reads past the end of its buffer.
-                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
-            }
+            let name = DirectoryEntry.name(entry)
             if name.hasPrefix(".") { continue }
             var type = entry.pointee.d_type
             var info = stat()

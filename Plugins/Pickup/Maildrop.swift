@@ -9,6 +9,7 @@
 // of permissions is reported as such (kept), every other refusal as a
 // reason (removed), as stock pickup decides.
 #if canImport(Glibc)
+import DirectoryEntries
 import Glibc
 #endif
 import MailQueue
@@ -35,11 +36,7 @@ enum Maildrop {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
-                // In place: readdir's record is only as long as its name, so copying
-                // the whole 256-byte d_name array reads past the end of its buffer.
-                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
-            }
+            let name = DirectoryEntry.name(entry)
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -8,6 +8,7 @@
 //
 // Everything the child needs (argument and environment vectors) is built
 // before fork(), so the child only makes system calls before execvp().
+import DirectoryEntries
 import Glibc
 
 struct CommandRunner {
@@ -113,11 +114,7 @@ struct CommandRunner {
         defer { closedir(dir) }
         var found: [Int32] = []
         while let entry = readdir(dir), found.count < 65536 {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
-                // In place: readdir's record is only as long as its name, so copying
-                // the whole 256-byte d_name array reads past the end of its buffer.
-                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
-            }
+            let name = DirectoryEntry.name(entry)
             if let fd = Int32(name) { found.append(fd) }
         }
         return found

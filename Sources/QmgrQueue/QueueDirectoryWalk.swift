@@ -9,6 +9,7 @@
 // closed when the walk ends or the value is released; a directory that
 // cannot be opened (stock: fatal) is a thrown QueueStoreError.
 #if canImport(Glibc)
+import DirectoryEntries
 import Glibc
 #endif
 
@@ -48,9 +49,9 @@ final class QueueDirectoryWalk {
                 stack.removeLast()
                 return .finished(directory: top.path)
             }
-            let (name, length) = QueueDirectoryWalk.name(of: entry)
+            let name = DirectoryEntry.name(entry)
             if name == "." || name == ".." { continue }
-            if length == 1 {
+            if name.utf8.count == 1 {
                 let sub = top.path + "/" + name
                 if try enter(sub) { try push(sub) }
                 continue
@@ -65,13 +66,5 @@ final class QueueDirectoryWalk {
             throw QueueStoreError(operation: "open directory", path: root + "/" + relative, errno: errno)
         }
         stack.append((relative, stream))
-    }
-
-    private static func name(of entry: UnsafeMutablePointer<dirent>) -> (String, Int) {
-        withUnsafePointer(to: &entry.pointee.d_name) { tuple in
-            tuple.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: tuple.pointee)) { p in
-                (String(cString: p), strlen(p))
-            }
-        }
     }
 }

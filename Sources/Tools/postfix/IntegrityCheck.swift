@@ -8,6 +8,7 @@
 // stock check-fatal does. Warnings name owners and modes as stock does.
 
 #if canImport(Glibc)
+import DirectoryEntries
 import Glibc
 #endif
 import PostfixConfig
@@ -70,11 +71,7 @@ struct IntegrityCheck {
         defer { closedir(handle) }
         for _ in 0..<100_000 {
             guard let entry = readdir(handle) else { break }
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { field in
-                // In place: readdir's record is only as long as its name, so copying
-                // the whole 256-byte d_name array reads past the end of its buffer.
-                field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
-            }
+            let name = DirectoryEntry.name(entry)
             var buffer = [CChar](repeating: 0, count: 4096)
             let n = readlink(dir + "/" + name, &buffer, buffer.count - 1)
             guard n > 0 else { continue }
