@@ -10,6 +10,7 @@
 // service name and type, and the master.cf arguments. Each trigger appends
 // "trigger <hex of the bytes>", then acts on its text:
 //     log             log at each level, directly and through swift-log
+//     flood N         N info records back to back (at most 100,000)
 //     send SVC DATA   send_trigger DATA to SVC; "sent SVC ok|failed: why"
 //     throw           throw a Swift error (the SDK logs it, returns -1)
 //     fatal           ServiceHost.fatal (logged, the process exits 1)
@@ -89,6 +90,10 @@ final class ProbeService: TriggerServer {
         let words = String(decoding: data, as: UTF8.self).split(separator: " ", maxSplits: 2).map(String.init)
         switch words.first {
         case "log": logAtEachLevel(host)
+        case "flood" where words.count == 2:
+            // Records back to back, faster than postlogd writes them (bounded).
+            let count = min(Int(words[1]) ?? 0, 100_000)
+            for index in stride(from: 1, through: count, by: 1) { host.info("probe: flood \(index) of \(count)") }
         case "send" where words.count == 3: send(words[2], to: words[1], host)
         case "throw": throw PluginError("probe: thrown on request")
         case "fatal": host.fatal("probe: fatal on request")

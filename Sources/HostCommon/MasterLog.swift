@@ -2,11 +2,15 @@
 //
 // Records go to syslog(3) as "<syslog_name>/master[pid]: [level: ]text", or,
 // when maillog_file is set, through PostlogClient (shared with the tools): one
-// datagram each to postlogd's public socket, sent through a non-blocking
-// socket kept open from configure() on (logging needs no new descriptor and
-// never waits), falling back to appending to maillog_file directly while
-// postlogd is not there or not reading (as the stock master does before its
-// postlogd starts). fatal() logs, pauses one second like Postfix's msg_fatal,
+// datagram each to postlogd's public socket, sent through a socket kept
+// open from configure() on (logging needs no new descriptor). The master's
+// socket is non-blocking (it never waits), falling back to appending to
+// maillog_file directly while postlogd is not there or not reading (as the
+// stock master does before its postlogd starts). A worker's waits, as a stock
+// daemon's does, while postlogd's queue is full: a worker that has dropped
+// privileges cannot append to maillog_file, so not waiting lost its records
+// under load (seen: qmgr "from=" lines missing at a few hundred messages/s).
+// The wait is bounded by a send timeout, after which the file is tried. fatal() logs, pauses one second like Postfix's msg_fatal,
 // and exits with status 1.
 // Nothing is ever written to stderr: the stock master does not either.
 // The process id in each record is cached, not asked of the kernel per
@@ -50,6 +54,7 @@ package enum LogSink {
 package enum MasterLog {
     private static var tag = "postfix/master"
     private static var sink = LogSink.syslog
+    private static var waitsForPostlogd = false
     private static let maxText = 2000
 
     /// Opens syslog with the tag prefix from MAIL_LOGTAG (before main.cf is read).
@@ -60,11 +65,19 @@ package enum MasterLog {
     }
 
     /// Switches to the configured tag, facility and sink (start-up and reload).
-    package static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink) {
+    /// `waitsForPostlogd`: a worker's records wait for room in postlogd's
+    /// queue (bounded) rather than go to the file at once; never the master's.
+    package static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink,
+                                  waitsForPostlogd waits: Bool = false) {
         tag = syslogName + "/" + program
         cs_closelog()
         cs_openlog(tag, facility)
         sink = newSink
+        if waits != waitsForPostlogd {
+            waitsForPostlogd = waits
+            if ownSocket.fd >= 0 && ownSocket.pid == processID { close(ownSocket.fd) }
+            ownSocket = (-1, 0)
+        }
         if case .postlog = newSink { _ = postlogSocket() }
     }
 
@@ -120,16 +133,22 @@ package enum MasterLog {
     }()
 
     /// Kept open, as stock keeps its logger socket, so that a process at its
-    /// open-file limit can still say so; non-blocking, unlike stock's, so that
-    /// a postlogd that cannot start (its queue full) never stops the master:
-    /// records then go to maillog_file. Owned by the process that opened it:
-    /// a forked child opens its own rather than trust an inherited number.
+    /// open-file limit can still say so. The master's is non-blocking, unlike
+    /// stock's, so that a postlogd that cannot start (its queue full) never
+    /// stops the master: records then go to maillog_file. A worker's blocks
+    /// for at most `workerSendTimeout` seconds a record. Owned by the process
+    /// that opened it: a forked child opens its own rather than trust an
+    /// inherited number.
     private static var ownSocket: (fd: Int32, pid: pid_t) = (-1, 0)
+    static let workerSendTimeout = 10
 
     private static func postlogSocket() -> Int32? {
         let pid = processID
         if ownSocket.fd < 0 || ownSocket.pid != pid {
-            ownSocket = (PostlogClient.openSocket(nonBlocking: true), pid)
+            let fd = waitsForPostlogd
+                ? PostlogClient.openSocket(sendTimeout: workerSendTimeout)
+                : PostlogClient.openSocket(nonBlocking: true)
+            ownSocket = (fd, pid)
         }
         return ownSocket.fd >= 0 ? ownSocket.fd : nil
     }

@@ -66,6 +66,17 @@ public struct PostlogClient: Sendable {
         return socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | flags, 0)
     }
 
+    /// A blocking socket whose sends give up after `seconds` (then the
+    /// record goes to the file): waits for postlogd like a stock daemon,
+    /// but not forever.
+    public static func openSocket(sendTimeout seconds: Int) -> Int32 {
+        let fd = openSocket(nonBlocking: false)
+        guard fd >= 0 else { return fd }
+        var limit = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
     func send(_ record: String, through socket: Int32? = nil) -> Bool {
         guard var address else { return false }
         let fd = socket ?? Self.openSocket()

@@ -88,7 +88,8 @@ package enum PluginWorker {
     private static func startLogging(_ config: MainConfig, spec: PluginWorkerSpec) {
         let syslogName = (try? config.value("syslog_name")) ?? spec.settings.syslogName
         MasterLog.configure(syslogName: syslogName, program: spec.entry.command,
-                            facility: spec.settings.syslogFacility, sink: spec.settings.logSink)
+                            facility: spec.settings.syslogFacility, sink: spec.settings.logSink,
+                            waitsForPostlogd: true)
     }
 
     /// Loads the plugin through the same file and ABI checks as validation:

@@ -150,6 +150,23 @@ final class SDKHostTests: PluginTestCase {
         ])
     }
 
+    /// A worker that has dropped privileges cannot append to maillog_file,
+    /// so when postlogd's queue is full (the kernel keeps only
+    /// net.unix.max_dgram_qlen datagrams) its records must wait for room, as
+    /// a stock daemon's do, not be dropped.
+    func testAFloodOfRecordsFromAnUnprivilegedWorkerLosesNone() throws {
+        let inst = try probeInstance("""
+            probe1 unix - - n - 1 probe -o probe_report=DIR/probe1.report
+            """)
+        let count = 3000
+        try trigger(inst, "probe1", "flood \(count)")
+        XCTAssertNotNil(inst.waitForLog("probe: flood \(count) of \(count)", timeout: 60), "the last record never arrived")
+        let seen = Set(inst.logLines(containing: "probe: flood ").compactMap { line in
+            line.components(separatedBy: "probe: flood ").last.flatMap { Int($0.split(separator: " ").first ?? "") }
+        })
+        XCTAssertEqual(seen.count, count, "records lost: \(Set(1...count).subtracting(seen).sorted().prefix(10))...")
+    }
+
     // MARK: triggers, errors, exits
 
     func testTriggersSentAndDeliveredErrorsFatalAndOrderlyExit() throws {
