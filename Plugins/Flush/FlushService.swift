@@ -13,7 +13,8 @@
 //   refresh (purge: every non-empty log) after the reply;
 // - a malformed request: BAD; an unknown request name: no reply.
 // Guarantees: the reply never depends on more than the request, the
-// files under flush/ and proxymap's answers for fast_flush_domains' tables; one client is bounded by ipc_timeout (and the
+// files under flush/, fast_flush_domains' tables (read at start, or
+// proxymap's answers); one client is bounded by ipc_timeout (and the
 // host's watchdog, daemon_timeout).
 import MailQueue
 import PluginAPI
@@ -26,12 +27,13 @@ final class FlushService: SingleServer {
 
     private let settings: FlushSettings
     private let logs: FlushLogs
-    /// Where fast_flush_domains' type:table patterns are looked up: proxymap
-    /// under the current directory (the queue directory, or the jail).
+    /// Where fast_flush_domains' tables not read in PRE_INIT ("proxy:" ones,
+    /// and types without fixed keys) are looked up: proxymap under the
+    /// current directory (the queue directory, or the jail).
     private let tables: ProxymapClient
 
     static func preInit(host: ServiceHost) throws {
-        FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host)
+        FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host, loadingTables: true)
     }
 
     init(host: ServiceHost) throws {
