@@ -34,6 +34,7 @@ final class FlushService: SingleServer {
 
     static func preInit(host: ServiceHost) throws {
         FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host, loadingTables: true)
+        IDNA.loaded = IDNA.load(transitional: host.bool("enable_idna2003_compatibility", default: false))
     }
 
     init(host: ServiceHost) throws {
@@ -111,9 +112,18 @@ final class FlushService: SingleServer {
             host.warning("flush: cannot convert domain \"\(site.description.prefix(100))\" to ASCII form (no IDNA support)")
             return .failure(StatusError(.deny))
         case .failure(.malformed):
-            host.warning("midna_domain_to_ascii_create: Problem translating domain \"\(site.description.prefix(100))\" to ASCII form: malformed ASCII label(s)")
+            host.warning(Self.translationProblem(site, "malformed ASCII label(s)"))
+            return .failure(StatusError(.deny))
+        case .failure(.conversion(let why)):
+            host.warning(Self.translationProblem(site, why))
             return .failure(StatusError(.deny))
         }
+    }
+}
+
+extension FlushService {
+    static func translationProblem(_ site: ByteString, _ why: String) -> String {
+        "midna_domain_to_ascii_create: Problem translating domain \"\(site.description.prefix(100))\" to ASCII form: \(why)"
     }
 }
 
