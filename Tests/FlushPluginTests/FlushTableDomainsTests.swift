@@ -67,21 +67,23 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         // (master.cf lacks them): the queue manager must defer the mail itself.
         parameters["transport_maps"] = "inline:{a.example=later:[127.0.0.1]:\(port)}"
         let ours = try startPluginInstance(parameters, ourQmgr: true, withoutRetry: true)
-        try qmgrDefersThenFlush(ours, port: port)
+        try qmgrDefers(ours)
+        // Before the reload, which ends the worker that served the add.
         try assertPluginFlush(ours)
+        try repairAndFlush(ours, port: port)
         XCTAssertEqual(ours.logLines(containing: "warning").filter { $0.contains("postfix/flush[") || $0.contains("table") }, [],
                        "no lookup problem")
         XCTAssertEqual(ours.logLines(containing: "service failure"), [], "the qmgr's add must not fail")
         sinks.forEach { $0.stop() }
         sinks = []
         let stock = try startStockInstance(parameters, withoutRetry: true)
-        try qmgrDefersThenFlush(stock, port: port)
+        try qmgrDefers(stock)
+        try repairAndFlush(stock, port: port)
     }
 
-    /// The queue manager defers user@a.example itself (defer_append's add
-    /// puts the queue ID in flush/a_example); once master.cf has working
-    /// agents again (reload), ETRN a.example answers 250 and delivers it.
-    private func qmgrDefersThenFlush(_ inst: PrivateInstance, port: Int) throws {
+    /// The queue manager defers user@a.example itself; defer_append's add
+    /// puts the queue ID in flush/a_example.
+    private func qmgrDefers(_ inst: PrivateInstance) throws {
         try submit(inst, to: "user@a.example")
         XCTAssertTrue(waitUntil(timeout: 60, interval: 0.2) {
             deferredIDs(inst).count == 1
@@ -89,6 +91,11 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         }, "the queue manager did not defer the mail:\n\(inst.logTail(40))")
         XCTAssertTrue(waitUntil(timeout: 10) { loggedIDs(inst, "a_example") == deferredIDs(inst) },
                       "flush/a_example must list the deferred mail: \(flushLog(inst, "a_example") ?? "absent")\n\(inst.logTail(20))")
+    }
+
+    /// Once master.cf has working agents again (reload), ETRN a.example
+    /// answers 250 and delivers the deferred mail.
+    private func repairAndFlush(_ inst: PrivateInstance, port: Int) throws {
         try postconf(inst.etc, ["-M", "later/unix = later unix - - n - - smtp", "retry/unix = retry unix - - n - - error"])
         let reload = try inst.postfix("reload")
         XCTAssertEqual(reload.status, 0, reload.output)
