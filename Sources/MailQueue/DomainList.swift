@@ -18,10 +18,10 @@
 // (`loadingLocalTables`, stock `postmap -s`), as stock opens them before the
 // chroot; every other table is looked up through proxymap(8) (ProxymapClient).
 // Guarantees: a list never traps on any input; what cannot be evaluated
-// (a table proxymap refuses or cannot reach, no proxymap client, an
-// unreadable /file) makes `match` return `.error` with the text stock
-// would log, never a silent no-match; a "!" with no pattern after it is a
-// thrown error (stock's fatal).
+// (a table proxymap refuses or cannot reach, no proxymap client, a local
+// table postmap could not read, an unreadable /file) makes `match` return
+// `.error` with the text stock would log, never a silent no-match; a "!"
+// with no pattern after it is a thrown error (stock's fatal).
 #if canImport(Glibc)
 import Glibc
 #endif

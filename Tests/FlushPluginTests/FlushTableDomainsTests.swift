@@ -1,8 +1,8 @@
 // FlushTableDomainsTests.swift - fast_flush_domains through a lookup table,
 // with our flush.so (chrooted, as Debian's line says) and our qmgr.so:
 // - relay_domains = proxy:hash:<file> (built with stock postmap), approved
-//   in proxy_read_maps, fast_flush_domains = $relay_domains: both plugins
-//   look the table up through the instance's stock proxymap; the qmgr's
+//   in proxy_read_maps, fast_flush_domains = $relay_domains: our flush
+//   looks the table up through the instance's stock proxymap; stock smtp's
 //   add logs a.example's deferred mail and ETRN (stock smtpd) delivers it;
 //   a listed subdomain (parent style, the default) and an unlisted domain
 //   are answered by our server as stock flush answers them (compared with
@@ -10,8 +10,9 @@
 //   cannot be reached, are lookup errors naming the table, never a silent
 //   non-match;
 // - relay_domains = hash:<file>, not approved for proxymap (stock's
-//   default): read before the jail as stock reads it, so the qmgr's add
-//   and ETRN work as on an all-stock instance.
+//   default): read before the jail as stock reads it, so the add of mail
+//   the queue manager defers itself, and ETRN, work as on an all-stock
+//   instance.
 import Foundation
 import XCTest
 import MailQueue
