@@ -2,21 +2,32 @@
 // it: the site in ASCII form (case folded), checked as a host name, with
 // every character that is not a letter or digit replaced by "_"
 // ("Example.COM" -> "example_com").
-// Stock converts the site with UTS #46 (libicu) first; this plugin does not
-// link libicu, so a site with non-ASCII bytes has no log name (the service
-// answers DENY, as stock does for a name it cannot convert) and is logged.
+// Stock converts the site with UTS #46 (libicu) first; so does this plugin
+// when libicu could be loaded (IDNA), else a site with non-ASCII bytes has
+// no log name (the service answers DENY, as stock does for a name it cannot
+// convert, and logs it).
 // Guarantees: a name returned is a valid queue file name (1..255 bytes of
 // letters, digits and "_"), safe as a path component.
 import MailQueue
 
 enum FlushLogName {
     enum Refusal: Error, Equatable {
+        /// Not ASCII, and no libicu to convert it.
         case nonASCII
+        /// libicu refused it: why, in stock's words.
+        case conversion(String)
+        /// The ASCII form is not a valid host name.
         case malformed
     }
 
-    static func make(site: ByteString) -> Result<QueueID, Refusal> {
-        let bytes = site.bytes
+    static func make(site: ByteString, idna: IDNA? = IDNA.loaded) -> Result<QueueID, Refusal> {
+        var bytes = site.bytes
+        if let idna {
+            switch idna.ascii(bytes) {
+            case .success(let ascii): bytes = ascii
+            case .failure(let refusal): return .failure(refusal)
+            }
+        }
         guard bytes.allSatisfy({ $0 < 0x80 }) else { return .failure(.nonASCII) }
         let lower = DomainList.folded(bytes)
         guard isValidHostname(lower) else { return .failure(.malformed) }

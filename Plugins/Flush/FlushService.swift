@@ -13,7 +13,8 @@
 //   refresh (purge: every non-empty log) after the reply;
 // - a malformed request: BAD; an unknown request name: no reply.
 // Guarantees: the reply never depends on more than the request, the
-// files under flush/ and proxymap's answers for fast_flush_domains' tables; one client is bounded by ipc_timeout (and the
+// files under flush/, fast_flush_domains' tables (read at start, or
+// proxymap's answers); one client is bounded by ipc_timeout (and the
 // host's watchdog, daemon_timeout).
 import MailQueue
 import PluginAPI
@@ -26,12 +27,14 @@ final class FlushService: SingleServer {
 
     private let settings: FlushSettings
     private let logs: FlushLogs
-    /// Where fast_flush_domains' type:table patterns are looked up: proxymap
-    /// under the current directory (the queue directory, or the jail).
+    /// Where fast_flush_domains' tables not read in PRE_INIT ("proxy:" ones,
+    /// and types without fixed keys) are looked up: proxymap under the
+    /// current directory (the queue directory, or the jail).
     private let tables: ProxymapClient
 
     static func preInit(host: ServiceHost) throws {
-        FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host)
+        FlushSettings.domainsBeforeJail = FlushSettings.readDomains(host: host, loadingTables: true)
+        IDNA.loaded = IDNA.load(transitional: host.bool("enable_idna2003_compatibility", default: false))
     }
 
     init(host: ServiceHost) throws {
@@ -109,9 +112,18 @@ final class FlushService: SingleServer {
             host.warning("flush: cannot convert domain \"\(site.description.prefix(100))\" to ASCII form (no IDNA support)")
             return .failure(StatusError(.deny))
         case .failure(.malformed):
-            host.warning("midna_domain_to_ascii_create: Problem translating domain \"\(site.description.prefix(100))\" to ASCII form: malformed ASCII label(s)")
+            host.warning(Self.translationProblem(site, "malformed ASCII label(s)"))
+            return .failure(StatusError(.deny))
+        case .failure(.conversion(let why)):
+            host.warning(Self.translationProblem(site, why))
             return .failure(StatusError(.deny))
         }
+    }
+}
+
+extension FlushService {
+    static func translationProblem(_ site: ByteString, _ why: String) -> String {
+        "midna_domain_to_ascii_create: Problem translating domain \"\(site.description.prefix(100))\" to ASCII form: \(why)"
     }
 }
 

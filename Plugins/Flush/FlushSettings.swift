@@ -1,7 +1,7 @@
 // FlushSettings.swift - what the fast-flush service reads from main.cf:
 // fast_flush_domains (read before the chroot, as stock's pre-jail
-// initialisation, so that "/file" patterns are read as root outside the
-// jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
+// initialisation, so that "/file" patterns and local tables such as
+// hash:/etc/postfix/relay_domains are read as root outside the jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
 // qmgr_service_name, proxymap_service_name and the queue hashing.
 // Guarantees: a value stock flush(8) treats as fatal ends the process with
 // stock's kind of text; no value is replaced by a default behind the
@@ -26,19 +26,27 @@ struct FlushSettings {
     /// Read in PRE_INIT (root, before the chroot), kept for INIT.
     nonisolated(unsafe) static var domainsBeforeJail: DomainList?
 
-    static func readDomains(host: ServiceHost) -> DomainList {
+    /// fast_flush_domains; with `loadingTables` (PRE_INIT, root, outside
+    /// the jail) its local fixed-key tables are read in full now, as stock
+    /// opens them there (a plain hash:relay_domains need not be approved
+    /// for proxymap).
+    static func readDomains(host: ServiceHost, loadingTables: Bool) -> DomainList {
         let parentStyle = DomainList.isParentStyle("fast_flush_domains",
                                                    in: host.string("parent_domain_matches_subdomains", default: ""))
+        let list: DomainList
         do {
-            return try DomainList(parameter: "fast_flush_domains", value: host.string("fast_flush_domains", default: ""),
+            list = try DomainList(parameter: "fast_flush_domains", value: host.string("fast_flush_domains", default: ""),
                                   parentStyle: parentStyle)
         } catch {
             host.fatal(error.description)
         }
+        guard loadingTables else { return list }
+        return list.loadingLocalTables(postmap: host.string("command_directory", default: "/usr/sbin") + "/postmap",
+                                       configDirectory: host.string("config_directory", default: "/etc/postfix"))
     }
 
     init(host: ServiceHost) {
-        domains = Self.domainsBeforeJail ?? Self.readDomains(host: host)
+        domains = Self.domainsBeforeJail ?? Self.readDomains(host: host, loadingTables: false)
         do {
             refreshTime = try host.checked(.time, "fast_flush_refresh_time", default: "12h", minimum: 1)
             purgeTime = try host.checked(.time, "fast_flush_purge_time", default: "7d", minimum: 1)

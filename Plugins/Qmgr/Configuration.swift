@@ -85,10 +85,16 @@ struct Configuration {
         do {
             let parentStyle = DomainList.isParentStyle("fast_flush_domains",
                                                        in: p.string("parent_domain_matches_subdomains", default: ""))
+            // Local tables read now (Debian runs qmgr unchrooted), others through proxymap.
+            let domains = try DomainList(parameter: "fast_flush_domains", value: p.string("fast_flush_domains", default: ""),
+                                         parentStyle: parentStyle)
+                .loadingLocalTables(postmap: p.string("command_directory", default: "/usr/sbin") + "/postmap",
+                                    configDirectory: p.string("config_directory", default: "/etc/postfix"))
             flush = FlushClient(queueDirectory: queueDirectory, service: p.string("flush_service_name", default: "flush"),
-                                domains: try DomainList(parameter: "fast_flush_domains",
-                                                        value: p.string("fast_flush_domains", default: ""),
-                                                        parentStyle: parentStyle),
+                                domains: domains,
+                                tables: ProxymapClient(queueDirectory: queueDirectory,
+                                                       service: p.string("proxymap_service_name", default: "proxymap"),
+                                                       timeout: Double(settings.ipcTimeout)),
                                 timeout: Double(settings.ipcTimeout))
         } catch {
             throw ConfigurationError(description: error.description)

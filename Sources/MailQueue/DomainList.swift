@@ -5,16 +5,23 @@
 // file (lines starting with "#" skipped); a name matches itself, and its
 // subdomains match a ".name" pattern, or a plain "name" pattern when the
 // list's parameter is in parent_domain_matches_subdomains. Case is folded
-// (ASCII) on both sides.
-// A "type:table" pattern is looked up through proxymap(8) (ProxymapClient):
-// the name itself, then, for a table with fixed keys, its parent domains
-// ("example.com" for "a.example.com" in parent style, else ".example.com");
-// any value found is a match.
+// on both sides (`folded`: ASCII, and Unicode lower case for UTF-8 names).
+// Patterns are split as stock's mystrtokq splits them: a separator inside
+// "{...}" (braces balanced) does not end a pattern, so a table such as
+// "inline:{a.example=ok, b.example=ok}" is one pattern; the braces are kept
+// (stock 3.7 match lists do not strip them), so "{a.example}" names nothing.
+// A "type:table" pattern is looked up: the name itself, then, for a table
+// with fixed keys, its parent domains ("example.com" for "a.example.com" in
+// parent style, else ".example.com"); any value found is a match. Local
+// fixed-key tables (hash, texthash, inline, ...) not written "proxy:" can
+// be read in full while the process is still root outside its jail
+// (`loadingLocalTables`, stock `postmap -s`), as stock opens them before the
+// chroot; every other table is looked up through proxymap(8) (ProxymapClient).
 // Guarantees: a list never traps on any input; what cannot be evaluated
-// (a table proxymap refuses or cannot reach, no proxymap client, an
-// unreadable /file) makes `match` return `.error` with the text stock
-// would log, never a silent no-match; a "!" with no pattern after it is a
-// thrown error (stock's fatal).
+// (a table proxymap refuses or cannot reach, no proxymap client, a local
+// table postmap could not read, an unreadable /file) makes `match` return
+// `.error` with the text stock would log, never a silent no-match; a "!"
+// with no pattern after it is a thrown error (stock's fatal).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +41,8 @@ public struct DomainList: Sendable, Equatable {
         case name([UInt8])
         /// A lookup table: the pattern as written, and the name proxymap knows it by.
         case table(pattern: String, name: String)
+        /// A fixed-key table read before the jail: its keys.
+        case loaded(pattern: String, keys: Set<[UInt8]>)
         /// Evaluating it is an error (a table this reader cannot open, or a file it could not read).
         case unusable(String)
     }
@@ -44,7 +53,7 @@ public struct DomainList: Sendable, Equatable {
     }
 
     let parameter: String
-    let entries: [Entry]
+    var entries: [Entry]
     let parentStyle: Bool
 
     /// `value`: the parameter's expanded value; `parentStyle`: whether
@@ -73,6 +82,8 @@ public struct DomainList: Sendable, Equatable {
                 return .error("\(parameter): \(why)")
             case .name(let pattern):
                 found = matches(name, pattern)
+            case .loaded(_, let keys):
+                found = lookupKeys(name).contains { keys.contains($0) }
             case .table(let pattern, let table):
                 guard let tables else {
                     return .error("\(parameter): \(pattern): table lookup problem (no proxymap client here)")
@@ -92,16 +103,27 @@ public struct DomainList: Sendable, Equatable {
     private func tableMatches(_ name: [UInt8], _ table: String, _ tables: ProxymapClient) throws(ProxymapError) -> Bool {
         guard try tables.lookup(table, key: ByteString(name)) == nil else { return true }
         guard try tables.hasFixedKeys(table) else { return false }
+        for key in lookupKeys(name).dropFirst() where try tables.lookup(table, key: ByteString(key)) != nil {
+            return true
+        }
+        return false
+    }
+
+    /// The keys match_hostname tries in a fixed-key table, in order: the
+    /// name, then each parent domain ("example.com" in parent style, else
+    /// ".example.com").
+    private func lookupKeys(_ name: [UInt8]) -> [[UInt8]] {
+        var keys = [name]
         var dot = name.indices.dropFirst().first { name[$0] == UInt8(ascii: ".") }
         while let at = dot {
             let key = parentStyle ? Array(name[(at + 1)...]) : Array(name[at...])
             if key.isEmpty { break }
-            if try tables.lookup(table, key: ByteString(key)) != nil { return true }
+            keys.append(key)
             // The next dot is searched from one past the key's first byte, as stock does.
             let from = parentStyle ? at + 2 : at + 1
             dot = from < name.count ? name.indices[from...].first { name[$0] == UInt8(ascii: ".") } : nil
         }
-        return false
+        return keys
     }
 
     private func matches(_ name: [UInt8], _ pattern: [UInt8]) -> Bool {
@@ -157,12 +179,132 @@ public struct DomainList: Sendable, Equatable {
         return out
     }
 
+    /// Patterns separated by commas and white space; a separator inside
+    /// balanced "{...}" belongs to the pattern (mystrtokq with braces).
     static func split(_ value: [UInt8]) -> [[UInt8]] {
         let separators: Set<UInt8> = [0x2C, 0x20, 0x09, 0x0D, 0x0A]
-        return value.split(whereSeparator: { separators.contains($0) }).map(Array.init)
+        var out: [[UInt8]] = []
+        var token: [UInt8] = []
+        var level = 0
+        for byte in value {
+            if byte == UInt8(ascii: "{") {
+                level += 1
+            } else if level > 0 && byte == UInt8(ascii: "}") {
+                level -= 1
+            } else if level == 0 && separators.contains(byte) {
+                if !token.isEmpty { out.append(token) }
+                token = []
+                continue
+            }
+            token.append(byte)
+        }
+        if !token.isEmpty { out.append(token) }
+        return out
     }
 
+    /// ASCII case folded; a valid UTF-8 name with non-ASCII characters is
+    /// lower-cased as Unicode text (stock casefolds such names with libicu
+    /// when SMTPUTF8 is on, its default; the two differ only for the few
+    /// characters whose full case folding is not their lower case, e.g. "ß").
     public static func folded(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 0x20 : $0 }
+        if bytes.contains(where: { $0 >= 0x80 }), let text = String(validating: bytes, as: UTF8.self) {
+            return Array(text.lowercased().utf8)
+        }
+        return bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 0x20 : $0 }
+    }
+}
+
+// MARK: tables read before the jail
+
+extension DomainList {
+    /// Table types with fixed keys that a process opens itself (files, or
+    /// the pattern's own text): read in full by `loadingLocalTables`.
+    static let localFixedKeyTypes: Set<String> = ["hash", "btree", "cdb", "lmdb", "dbm", "sdbm", "texthash", "inline"]
+
+    /// This list with each local fixed-key table not written "proxy:" read
+    /// now with stock `postmap -s` (run as `postmap`, `-c configDirectory`),
+    /// as stock's pre-jail initialisation opens it: call it as root before
+    /// the chroot. A table postmap cannot read becomes a lookup error
+    /// naming it (stock's surrogate table); other tables are left to
+    /// proxymap.
+    public func loadingLocalTables(postmap: String, configDirectory: String) -> DomainList {
+        var copy = self
+        copy.entries = entries.map { entry in
+            guard case .table(let pattern, _) = entry.pattern, !pattern.hasPrefix("proxy:"),
+                  let type = pattern.split(separator: ":", maxSplits: 1).first,
+                  Self.localFixedKeyTypes.contains(String(type)) else { return entry }
+            var loaded = entry
+            switch TableDump.keys(of: pattern, postmap: postmap, configDirectory: configDirectory) {
+            case .success(let keys): loaded.pattern = .loaded(pattern: pattern, keys: keys)
+            case .failure(let why): loaded.pattern = .unusable("\(pattern): table lookup problem (\(why.description))")
+            }
+            return loaded
+        }
+        return copy
+    }
+}
+
+/// The keys of a table as `postmap -s` lists them ("key<TAB>value" lines).
+enum TableDump {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func keys(of table: String, postmap: String, configDirectory: String) -> Result<Set<[UInt8]>, Failure> {
+        let output: (status: Int32, out: [UInt8], err: [UInt8])
+        do {
+            output = try run([postmap, "-c", configDirectory, "-s", table])
+        } catch {
+            return .failure(error)
+        }
+        guard output.status == 0 else {
+            let text = String(decoding: output.err, as: UTF8.self).split(separator: "\n").last.map(String.init)
+            return .failure(Failure(description: text ?? "\(postmap) -s exit status \(output.status)"))
+        }
+        var keys = Set<[UInt8]>()
+        for line in output.out.split(separator: UInt8(ascii: "\n")) {
+            keys.insert(Array(line.prefix { $0 != UInt8(ascii: "\t") }))
+        }
+        return .success(keys)
+    }
+
+    /// Runs `argv` with an empty environment; its exit status and output.
+    private static func run(_ argv: [String]) throws(Failure) -> (status: Int32, out: [UInt8], err: [UInt8]) {
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0 else { throw Failure(description: "pipe: \(SystemError.text(errno))") }
+        guard pipe(&errPipe) == 0 else {
+            close(outPipe[0]); close(outPipe[1])
+            throw Failure(description: "pipe: \(SystemError.text(errno))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var env: [UnsafeMutablePointer<CChar>?] = [nil]
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, &env)
+        close(outPipe[1]); close(errPipe[1])
+        defer { close(outPipe[0]); close(errPipe[0]) }
+        guard code == 0 else { throw Failure(description: "\(argv[0]): \(SystemError.text(code))") }
+        let out = readAll(outPipe[0]), err = readAll(errPipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), out, err)
+    }
+
+    private static func readAll(_ fd: Int32) -> [UInt8] {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return data }
+            data += buffer[0..<n]
+        }
     }
 }

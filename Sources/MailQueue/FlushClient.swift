@@ -8,6 +8,9 @@
 // As stock: `add` and `send_site` ask the server only for a site that
 // matches fast_flush_domains here (else DENY, or FAIL when the list cannot
 // be evaluated); `refresh` and `purge` are DENY when the list is empty.
+// The list's type:table patterns are answered by the tables it loaded
+// before the jail (DomainList.loadingLocalTables) and, for the rest, by
+// `tables` (proxymap); without `tables` such a pattern is a FAIL.
 // Guarantees: every failure to reach or understand the server is
 // FlushStatus.fail, never a trap or an unbounded wait (each step is bounded
 // by `timeout`).
@@ -33,18 +36,22 @@ public enum FlushProtocol {
     public static let statusAttribute = "status"
 }
 
-public struct FlushClient: Sendable {
+public struct FlushClient {
     /// queue_directory (or "." when the process runs in it).
     public var queueDirectory: String
     /// flush_service_name.
     public var service: String
     public var domains: DomainList
     public var timeout: Double
+    /// Where the list's tables that were not loaded are looked up.
+    public var tables: ProxymapClient?
 
-    public init(queueDirectory: String, service: String = "flush", domains: DomainList, timeout: Double = 3600) {
+    public init(queueDirectory: String, service: String = "flush", domains: DomainList, tables: ProxymapClient? = nil,
+                timeout: Double = 3600) {
         self.queueDirectory = queueDirectory
         self.service = service
         self.domains = domains
+        self.tables = tables
         self.timeout = timeout
     }
 
@@ -77,7 +84,7 @@ public struct FlushClient: Sendable {
 
     /// nil when `site` may be sent to the server, else the answer without asking.
     private func eligible(_ site: ByteString) -> FlushStatus? {
-        switch domains.match(site) {
+        switch domains.match(site, tables: tables) {
         case .match: return nil
         case .noMatch: return .deny
         case .error: return .fail

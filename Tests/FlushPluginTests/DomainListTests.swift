@@ -47,6 +47,66 @@ final class DomainListTests: XCTestCase {
         XCTAssertEqual(try list("a.example, hash:/x").match("a.example"), .match, "patterns before the table still match")
     }
 
+    func testBracesAndUTF8Names() throws {
+        let l = try list("{e.example}, x.example")
+        XCTAssertEqual(l.match("e.example"), .noMatch, "stock keeps the braces: \"{e.example}\" names nothing")
+        XCTAssertEqual(l.match("{e.example}"), .match)
+        XCTAssertEqual(l.match("x.example"), .match)
+        XCTAssertEqual(try list("{a b}c, d").match("{a b}c"), .match, "separators inside braces belong to the pattern")
+        let utf8 = try list("Bücher.example")
+        XCTAssertEqual(utf8.match("BÜCHER.example"), .match, "UTF-8 names are case-folded as text")
+        XCTAssertEqual(utf8.match("xn--bcher-kva.example"), .noMatch, "names are not converted to ASCII form")
+    }
+
+    /// Local fixed-key tables are read with stock postmap -s (what the
+    /// plugins do before the jail); "proxy:" and other tables are left to
+    /// proxymap (errors here, with no proxymap client); a table postmap
+    /// cannot read is an error naming it.
+    func testLocalTablesReadWithPostmap() throws {
+        let dir = NSTemporaryDirectory() + "domainlist-tables-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "".write(toFile: dir + "/main.cf", atomically: true, encoding: .utf8)
+        try "A.example ok\nb.example ok\n".write(toFile: dir + "/relay", atomically: true, encoding: .utf8)
+        let built = try runPostmap(["-c", dir, "hash:" + dir + "/relay"])
+        XCTAssertEqual(built, 0)
+        func loaded(_ value: String, parentStyle: Bool = true) throws -> DomainList {
+            try list(value, parentStyle: parentStyle).loadingLocalTables(postmap: "/usr/sbin/postmap", configDirectory: dir)
+        }
+        let hash = try loaded("hash:\(dir)/relay")
+        XCTAssertEqual(hash.match("a.example"), .match, "postmap folded the key when it built the table")
+        XCTAssertEqual(hash.match("host.B.example"), .match, "parent style: a parent domain's key")
+        XCTAssertEqual(hash.match("c.example"), .noMatch)
+        XCTAssertEqual(try loaded("hash:\(dir)/relay", parentStyle: false).match("host.b.example"), .noMatch)
+        let inline = try loaded("!inline:{no.d.example=x}, inline:{d.example=ok, { e.example = ok }}")
+        XCTAssertEqual(inline.match("a.d.example"), .match)
+        XCTAssertEqual(inline.match("no.d.example"), .noMatch, "the negated table decides first")
+        XCTAssertEqual(inline.match("e.example"), .match)
+        guard case .error(let missing) = try loaded("hash:\(dir)/missing").match("a.example") else {
+            return XCTFail("a table postmap cannot read must be an error")
+        }
+        XCTAssertTrue(missing.hasPrefix("fast_flush_domains: hash:\(dir)/missing: table lookup problem ("), missing)
+        guard case .error = try loaded("proxy:hash:\(dir)/relay").match("a.example") else {
+            return XCTFail("a proxy: table is left to proxymap")
+        }
+        XCTAssertEqual(hash.loadingLocalTables(postmap: "/nonexistent/postmap", configDirectory: dir).match("a.example"), .match,
+                       "loading again keeps the loaded table")
+        guard case .error(let noPostmap) = try list("hash:\(dir)/relay")
+            .loadingLocalTables(postmap: "/nonexistent/postmap", configDirectory: dir).match("a.example") else {
+            return XCTFail("without postmap the table is an error")
+        }
+        XCTAssertTrue(noPostmap.contains("/nonexistent/postmap"), noPostmap)
+    }
+
+    private func runPostmap(_ args: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/postmap")
+        process.arguments = args
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     func testClientAnswersWithoutAServer() throws {
         let nowhere = "/nonexistent-queue"
         let client = FlushClient(queueDirectory: nowhere, domains: try list("a.example"), timeout: 2)

@@ -73,16 +73,17 @@ class FlushPluginTestCase: InstanceTestCase {
     /// flush chrooted as Debian's line says (the harness turns chroot off
     /// everywhere), `masterCf` applied with postconf -F; started. With
     /// `masterCf` empty the flush line must be Debian's.
-    func startPluginInstance(_ parameters: [String: String], masterCf: [String] = [],
-                             ourQmgr: Bool = false) throws -> PrivateInstance {
+    func startPluginInstance(_ parameters: [String: String], masterCf: [String] = [], ourQmgr: Bool = false,
+                             withoutRetry: Bool = false) throws -> PrivateInstance {
         let inst = try makeInstance()
         try inst.installPlugin(FlushPluginEnv.builtPlugin, as: "flush")
         if ourQmgr { try inst.installPlugin(FlushPluginEnv.builtQmgrPlugin, as: "qmgr") }
         try postconf(inst.etc, ["-e"] + assignments(parameters))
         // The harness turns every chroot off; Debian's flush line has it on.
         try postconf(inst.etc, ["-F", "flush/unix/chroot = y"])
+        if withoutRetry { try postconf(inst.etc, ["-MX", "retry/unix"]) }
         for field in masterCf { try postconf(inst.etc, ["-F", field]) }
-        if masterCf.isEmpty {
+        if !masterCf.contains(where: { $0.hasPrefix("flush/") }) {
             let line = try postconf(inst.etc, ["-M", "flush/unix"]).split(whereSeparator: { $0 == " " || $0 == "\n" })
                 .map(String.init)
             XCTAssertEqual(line, FlushPluginEnv.debianFlushLine, "master.cf's flush line must be Debian's")
@@ -98,11 +99,12 @@ class FlushPluginTestCase: InstanceTestCase {
     }
 
     /// The stock master with stock daemons (checked against the package), `parameters` set; started.
-    func startStockInstance(_ parameters: [String: String], masterCf: [String] = []) throws -> PrivateInstance {
+    func startStockInstance(_ parameters: [String: String], masterCf: [String] = [], withoutRetry: Bool = false) throws -> PrivateInstance {
         try StockBinaries.verifyQueueTools()
         let inst = try makeInstance(master: TestEnv.stockMaster)
         try StockBinaries.verify(instance: inst)
         try postconf(inst.etc, ["-e"] + assignments(parameters))
+        if withoutRetry { try postconf(inst.etc, ["-MX", "retry/unix"]) }
         for field in masterCf { try postconf(inst.etc, ["-F", field]) }
         try inst.start()
         return inst
