@@ -4,7 +4,8 @@
 // deferred as defer_append does, ending with flush(8)'s `add` for its domain).
 // A message is completed with QmgrDelivery's MessageCompletion, whose
 // decision is carried out on the queue here: remove (and log `removed`),
-// defer until the backoff time (with the opt-in retry jitter), save to
+// defer until the backoff time (with the opt-in retry jitter; the deferred
+// scan's index is told that time, so its next pass needs no stat), save to
 // corrupt, or read the next batch of recipients.
 // The bounce/defer/trace requests are event-driven, as stock's asynchronous
 // bounce client: each is a StatusRequestChannel watched by the host
@@ -145,10 +146,11 @@ final class Completion {
             let wall = Int(time(nil))
             let delay = RetryJitter.apply(to: max(0, until - wall), settings: config.settings,
                                           random: Double.random(in: 0...1))
-            _ = intake.fatalOnStoreError { () throws(QueueStoreError) -> Bool in
+            let moved = intake.fatalOnStoreError { () throws(QueueStoreError) -> Bool in
                 try store.setTimes(id, in: .active, to: wall + delay)
                 return try store.rename(id, from: .active, to: .deferred)
             }
+            if moved { intake.deferred.learnDeferred(id, due: wall + delay) }
             forget(id.text)
         case .moveToCorrupt:
             intake.saveCorrupt(id)

@@ -86,7 +86,8 @@ public final class DeferredIndex {
     }
 
     /// The queue manager deferred `name` until `due` into `directory`
-    /// (relative to queue_directory, e.g. "deferred/E").
+    /// (relative to queue_directory, e.g. "deferred/E"); called through
+    /// QueueScan.learnDeferred when the qmgr plugin's completion defers a message.
     public func learn(_ name: String, due: Int, directory: String) {
         record(name, due: due, directory: directory)
     }

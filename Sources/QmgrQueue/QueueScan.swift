@@ -60,6 +60,13 @@ public final class QueueScan {
         return nil
     }
 
+    /// The queue manager has just moved `id` into this scan's queue with
+    /// its next retry time `due` (its mtime): with an index, the next pass
+    /// knows it without a stat.
+    public func learnDeferred(_ id: QueueID, due: Int) {
+        index?.learn(id.text, due: due, directory: store.directory(of: id, in: queue))
+    }
+
     /// Ends the running pass without reading the rest (pending requests stay).
     public func stop() {
         walk?.close()

@@ -56,7 +56,7 @@ final class DeferredIndexTests: XCTestCase {
         _ = try pass(scan)
         let id = try q.put("F00001", in: .active)
         XCTAssertEqual(try q.store.deferActive(id, retryTime: t + 7200), MoveResult(moved: true, logLine: nil, isWarning: false))
-        index.learn(id.text, due: t + 7200, directory: q.store.directory(of: id, in: .deferred))
+        scan.learnDeferred(id, due: t + 7200)
         XCTAssertEqual(try pass(scan).count, 0, "the new file's time is known: no stat, not returned")
     }
 
