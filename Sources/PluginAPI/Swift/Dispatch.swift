@@ -27,7 +27,10 @@ public struct ModelHandlers {
     }
 }
 
-struct Dispatch {
+/// A class, not a struct: storing an optional struct in the global below
+/// instantiates Optional's generic metadata in a fresh worker (about 30 K
+/// instructions of cold start); an optional class reference needs none.
+final class Dispatch {
     let name: String
     let model: ServerModel
     let preInit: (ServiceHost) throws -> Void
