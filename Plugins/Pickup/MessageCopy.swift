@@ -119,11 +119,32 @@ struct MessageCopy {
         }
         logArrival(id: id, sender: from)
         try send(cleanup, .message, [])
-        try send(cleanup, .normal, Array("Received: by \(settings.myhostname) (\(settings.mailName), from userid \(entry.status.st_uid))".utf8))
-        try send(cleanup, .normal, Array("\tid \(id); \(MailDate.format(mtime))".utf8))
+        try send(cleanup, .normal, receivedFirstLine())
+        try send(cleanup, .normal, receivedSecondLine(id: id))
         try copySegment(.content, into: cleanup)
         try send(cleanup, .extracted, [])
         try copySegment(.extracted, into: cleanup)
+    }
+
+    /// "Received: by <myhostname> (<mail_name>, from userid <uid>)", built
+    /// as bytes (no string interpolation per message).
+    private func receivedFirstLine() -> [UInt8] {
+        var line = settings.receivedPrefix
+        line.append(contentsOf: String(entry.status.st_uid).utf8)
+        line.append(UInt8(ascii: ")"))
+        return line
+    }
+
+    /// "\tid <queue ID>; <date>".
+    private func receivedSecondLine(id: String) -> [UInt8] {
+        let date = MailDate.format(mtime)
+        var line: [UInt8] = []
+        line.reserveCapacity(6 + id.utf8.count + date.utf8.count)
+        line.append(contentsOf: "\tid ".utf8)
+        line.append(contentsOf: id.utf8)
+        line.append(contentsOf: "; ".utf8)
+        line.append(contentsOf: date.utf8)
+        return line
     }
 
     private func logArrival(id: String, sender: [UInt8]) {

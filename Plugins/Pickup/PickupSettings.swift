@@ -27,6 +27,9 @@ struct PickupSettings {
     var overrideClears: CleanupFlags
     /// smtputf8_autodetect_class names the sendmail class.
     var autodetectSMTPUTF8: Bool
+    /// The start of pickup's Received: header, up to the user ID: the same
+    /// for every message, so built once (myhostname and mail_name as read).
+    let receivedPrefix: [UInt8]
 
     init(host: ServiceHost) throws {
         contentFilter = host.string("content_filter", default: "")
@@ -46,6 +49,7 @@ struct PickupSettings {
         overrideClears = try PickupSettings.overrideFlags(host.string("receive_override_options", default: ""))
         let classes = host.string("smtputf8_autodetect_class", default: "sendmail, verify")
         autodetectSMTPUTF8 = try PickupSettings.autodetectsSendmail(classes)
+        receivedPrefix = Array("Received: by \(myhostname) (\(mailName), from userid ".utf8)
     }
 
     /// The flags for cleanup: bounce, the external set, less what

@@ -71,7 +71,11 @@ public final class CleanupSubmission {
     /// The queue ID cleanup allocated for this message.
     public let queueID: String
     private let connection: AttrConnection
-    private var pending: [UInt8] = []
+    /// Unchecked: private, and touched only by this class's non-reentrant
+    /// methods; the dynamic exclusivity check cost a thread-local access set
+    /// insert and removal on every record put (about 1.5 K instructions per
+    /// message copied by pickup).
+    @exclusivity(unchecked) private var pending: [UInt8] = []
 
     /// Bytes collected before a write (stock's VSTREAM buffer is 4 KiB).
     static let blockSize = 16 * 1024

@@ -34,11 +34,13 @@ func copyOutString(_ fill: (UnsafeMutablePointer<CChar>, Int) -> Int) -> String 
 /// A string as UTF-8 bytes in permanent memory (never freed): for the static
 /// descriptor, which must stay valid for the life of the process.
 func permanentMHStr(_ text: String) -> mh_str {
-    let bytes = Array(text.utf8)
-    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-    for (index, byte) in bytes.enumerated() { storage[index] = CChar(bitPattern: byte) }
-    storage[bytes.count] = 0
-    return mh_str(ptr: UnsafePointer(storage), len: bytes.count)
+    var copy = text
+    return copy.withUTF8 { bytes in
+        let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (index, byte) in bytes.enumerated() { storage[index] = CChar(bitPattern: byte) }
+        storage[bytes.count] = 0
+        return mh_str(ptr: UnsafePointer(storage), len: bytes.count)
+    }
 }
 
 /// Reads an mh_str (e.g. from a descriptor) into a String.

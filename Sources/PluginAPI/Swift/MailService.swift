@@ -16,6 +16,10 @@ public protocol MailService: AnyObject {
     static var requiredCapabilities: Capabilities { get }
     /// The model; set by the model protocols below, not by plugins.
     static var model: ServerModel { get }
+    /// How the SDK calls the model's request method; set by the model
+    /// protocols below, not by plugins. Chosen at compile time, so a fresh
+    /// worker does not search the runtime's conformance records for it.
+    static var modelHandlers: ModelHandlers { get }
 
     /// PRE_INIT: called in the service process as root, before the chroot
     /// and the privilege drop, for what only root may do (e.g. create a
@@ -45,6 +49,12 @@ public protocol SingleServer: MailService {
 
 extension SingleServer {
     public static var model: ServerModel { .single }
+    public static var modelHandlers: ModelHandlers {
+        ModelHandlers(serve: { service, client, host in
+            try unsafeDowncast(service, to: Self.self).serve(client: client, host: host)
+            return 0
+        })
+    }
 }
 
 /// Many clients per process; `serve` runs once per request (whenever the
@@ -55,6 +65,11 @@ public protocol MultiServer: MailService {
 
 extension MultiServer {
     public static var model: ServerModel { .multi }
+    public static var modelHandlers: ModelHandlers {
+        ModelHandlers(serve: { service, client, host in
+            try unsafeDowncast(service, to: Self.self).serve(client: client, host: host) == .keep ? 0 : -1
+        })
+    }
 }
 
 /// One-shot requests such as wakeups: `trigger` gets the bytes read. Since
@@ -66,6 +81,11 @@ public protocol TriggerServer: MailService {
 
 extension TriggerServer {
     public static var model: ServerModel { .trigger }
+    public static var modelHandlers: ModelHandlers {
+        ModelHandlers(trigger: { service, data, host in
+            try unsafeDowncast(service, to: Self.self).trigger(data: data, host: host)
+        })
+    }
 }
 
 /// Long-lived: `accept` takes the connection and drives it with the host's
@@ -77,4 +97,9 @@ public protocol EventServer: MailService {
 extension EventServer {
     public static var model: ServerModel { .event }
     public static var requiredCapabilities: Capabilities { [.parameters, .logging, .events] }
+    public static var modelHandlers: ModelHandlers {
+        ModelHandlers(accept: { service, client, host in
+            try unsafeDowncast(service, to: Self.self).accept(client: client, host: host)
+        })
+    }
 }

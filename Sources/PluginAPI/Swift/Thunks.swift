@@ -50,7 +50,7 @@ enum Thunks {
     }
 
     static let serve: mh_serve_fn = { handle, state, client in
-        guard let box = ServiceState.from(state), let serve = box.dispatch.serve else { return -1 }
+        guard let box = ServiceState.from(state), let serve = box.dispatch.handlers.serve else { return -1 }
         let host = ServiceHost(handle: handle, table: box.table)
         return guarded(host, "serve") {
             try serve(box.service, Client(handle: client, table: box.table), host)
@@ -58,7 +58,7 @@ enum Thunks {
     }
 
     static let trigger: mh_trigger_fn = { handle, state, data, length in
-        guard let box = ServiceState.from(state), let trigger = box.dispatch.trigger else { return -1 }
+        guard let box = ServiceState.from(state), let trigger = box.dispatch.handlers.trigger else { return -1 }
         let host = ServiceHost(handle: handle, table: box.table)
         let bytes: [UInt8] = data.map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
         return guarded(host, "trigger") {
@@ -68,7 +68,7 @@ enum Thunks {
     }
 
     static let accept: mh_accept_fn = { handle, state, client in
-        guard let box = ServiceState.from(state), let accept = box.dispatch.accept else { return -1 }
+        guard let box = ServiceState.from(state), let accept = box.dispatch.handlers.accept else { return -1 }
         let host = ServiceHost(handle: handle, table: box.table)
         return guarded(host, "accept") {
             try accept(box.service, Client(handle: client, table: box.table), host)
