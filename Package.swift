@@ -132,7 +132,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "HostTests",
-            dependencies: ["PostfixConfig", "Host", "HostCommon", "PluginLoading", "TestSupport"],
+            dependencies: ["PostfixConfig", "Host", "HostCommon", "PluginLoading", "ToolSupport", "TestSupport"],
             path: "Tests/HostTests"),
         .testTarget(
             name: "PluginHostTests",

@@ -110,13 +110,14 @@ package enum MasterLog {
     }
 
     package static func emit(_ level: LogLevel, _ text: String) {
-        let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))
-        let body = level == .info ? cut : level.prefix + cut
         switch sink {
         case .syslog:
-            cs_syslog(level.syslogPriority, body)
+            let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))
+            cs_syslog(level.syslogPriority, level == .info ? cut : level.prefix + cut)
         case let .postlog(client, direct):
-            client.log(tag: tag, text: body, pid: processID, direct: direct, through: postlogSocket())
+            // PostlogClient cuts the text to its maximum itself.
+            client.log(tag: tag, prefix: level.prefix, text: text, pid: processID, direct: direct,
+                       through: postlogSocket())
         }
     }
 

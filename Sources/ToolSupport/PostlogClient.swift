@@ -5,9 +5,9 @@
 // one datagram to postlogd's socket $queue_directory/public/$postlog_service_name;
 // if that send fails (postlogd not running, or its queue full on a
 // non-blocking socket), the record plus "\n" is appended to maillog_file
-// directly (created mode 0600). Text is cut at 2000 bytes. Nothing loops
-// without a bound; a send on a blocking socket (the default, as stock's)
-// waits while postlogd's queue is full.
+// directly (created mode 0600). Text is cut at 2000 bytes (never inside a
+// UTF-8 sequence). Nothing loops without a bound; a send on a blocking
+// socket (the default, as stock's) waits while postlogd's queue is full.
 
 #if canImport(Glibc)
 import Glibc
@@ -48,15 +48,54 @@ public struct PostlogClient: Sendable {
                   hostLabel: host.split(separator: ".").first.map(String.init) ?? host)
     }
 
-    /// Logs one record; `direct` skips postlogd and appends to the file
-    /// (for the last words of a master that is terminating postlogd too).
+    /// Logs one record, `prefix` (a level such as "warning: ") then `text`;
+    /// `direct` skips postlogd and appends to the file (for the last words
+    /// of a master that is terminating postlogd too).
     /// `through`: a datagram socket the caller keeps open (a process at its
     /// open-file limit can still log that way); else one per record.
     /// `pid`: the caller's cached process id (one getpid() per record otherwise).
-    public func log(tag: String, text: String, pid: pid_t = getpid(), direct: Bool = false, through socket: Int32? = nil) {
-        let record = "\(Self.timestamp()) \(hostLabel) \(tag)[\(pid)]: \(String(text.utf8.prefix(Self.maxText)) ?? text)"
-        if direct || !send(record, through: socket) { append(record + "\n") }
+    /// The record is assembled in one buffer kept between calls: a busy
+    /// daemon logs several records per message.
+    public func log(tag: String, prefix: String = "", text: String, pid: pid_t = getpid(), direct: Bool = false,
+                    through socket: Int32? = nil) {
+        var record = Self.buffer
+        Self.buffer = []
+        record.removeAll(keepingCapacity: true)
+        record.append(contentsOf: Self.timestamp().utf8)
+        record.append(UInt8(ascii: " "))
+        record.append(contentsOf: hostLabel.utf8)
+        record.append(UInt8(ascii: " "))
+        record.append(contentsOf: tag.utf8)
+        record.append(UInt8(ascii: "["))
+        Self.appendDecimal(Int(pid), to: &record)
+        record.append(contentsOf: "]: ".utf8)
+        let start = record.count
+        record.append(contentsOf: prefix.utf8)
+        record.append(contentsOf: text.utf8)
+        Self.cut(&record, from: start, to: Self.maxText)
+        if direct || !send(record, through: socket) {
+            record.append(UInt8(ascii: "\n"))
+            append(record)
+        }
+        Self.buffer = record
     }
+
+    /// Cuts the text that starts at `start` to at most `limit` bytes, never
+    /// inside a UTF-8 sequence.
+    static func cut(_ record: inout [UInt8], from start: Int, to limit: Int) {
+        guard record.count - start > limit else { return }
+        var end = start + limit
+        while end > start && record[end] & 0xC0 == 0x80 { end -= 1 }
+        record.removeSubrange(end...)
+    }
+
+    private static func appendDecimal(_ value: Int, to record: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &record) }
+        record.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
+    /// Logging is single-threaded in every process that uses this.
+    nonisolated(unsafe) private static var buffer: [UInt8] = []
 
     /// An unbound datagram socket for `log(through:)`, -1 on failure.
     /// Non-blocking: when postlogd's queue is full (it is not running and
@@ -77,13 +116,12 @@ public struct PostlogClient: Sendable {
         return fd
     }
 
-    func send(_ record: String, through socket: Int32? = nil) -> Bool {
+    func send(_ record: [UInt8], through socket: Int32? = nil) -> Bool {
         guard var address else { return false }
         let fd = socket ?? Self.openSocket()
         guard fd >= 0 else { return false }
         defer { if socket == nil { close(fd) } }
-        var record = record
-        let sent = record.withUTF8 { text in
+        let sent = record.withUnsafeBytes { text in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                     sendto(fd, text.baseAddress, text.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -93,10 +131,10 @@ public struct PostlogClient: Sendable {
         return sent >= 0
     }
 
-    func append(_ record: String) {
+    func append(_ record: [UInt8]) {
         let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        _ = record.withCString { write(fd, $0, strlen($0)) }
+        _ = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
     }
 
