@@ -134,25 +134,27 @@ final class AgentConnections {
         channel.send(message.request(for: delivery), now: now)
     }
 
+    /// (`live` lets go of the connection last: the watch handler that may
+    /// have called this held it, and is gone after `unwatch`.)
     private func finish(_ connection: AgentConnection, _ outcome: DeliveryOutcome, now: Double) {
         unwatch(connection)
-        live[ObjectIdentifier(connection)] = nil
         let channel = connection.channel
         let verdict = DeliveryVerdict.judge(outcome, transport: channel.transport,
                                             queueID: connection.delivery?.queueID ?? "")
         for warning in verdict.warnings { host.warning(warning) }
         if let fatal = verdict.fatal { host.fatal(fatal) }
         scheduler.apply(verdict, transport: channel.transport, deliveryID: connection.delivery?.id, now: now)
+        live[ObjectIdentifier(connection)] = nil
     }
 
     // MARK: watches
 
     /// Makes the host's watch match what the conversation waits for.
+    /// (The handler holds the connection strongly: the host drops it when
+    /// the watch is removed, which `finish` does before forgetting the connection.)
     private func watch(_ connection: AgentConnection) {
-        connection.watch.update(connection.channel, peer: "private/\(connection.channel.transport)") {
-            [weak self, weak connection] events in
-            guard let self, let connection else { return }
-            self.handle(connection, events)
+        connection.watch.update(connection.channel, peer: connection.channel.exchange.peer) {
+            { [self, connection] events in self.handle(connection, events) }
         }
     }
 
