@@ -40,7 +40,9 @@ final class AgentConnections {
     private let intake: MessageIntake
     private let queueDirectory: String
     private let timeouts: ExchangeTimeouts
-    private var live: [ObjectIdentifier: AgentConnection] = [:]
+    /// The connections in progress (a handful: at most the transports'
+    /// concurrency limits), in an array that the loop hook scans cheaply.
+    private var live: [AgentConnection] = []
 
     init(host: ServiceHost, scheduler: Scheduler, messages: ActiveMessages, intake: MessageIntake,
          queueDirectory: String, timeouts: ExchangeTimeouts) {
@@ -59,16 +61,22 @@ final class AgentConnections {
         while let transport = scheduler.nextConnection(now: now) {
             let connection = AgentConnection(DeliveryChannel(transport: transport, queueDirectory: queueDirectory,
                                                              timeouts: timeouts, now: now), host: host)
-            live[ObjectIdentifier(connection)] = connection
+            live.append(connection)
             advance(connection, now: now)
         }
     }
 
     /// Deadlines and rate-delay waits that are due.
-    /// (Runs every loop iteration: nothing is allocated unless something is due.)
+    /// (Runs every loop iteration: it looks at the connections only when
+    /// `earliestDue` has come, and allocates nothing unless something is due.)
     func checkTimes(now: Double) {
+        guard earliestDue <= now else { return }
+        earliestDue = .infinity
         var due: [AgentConnection] = []
-        for connection in live.values where isDue(connection, now: now) { due.append(connection) }
+        for connection in live {
+            let time = dueTime(connection)
+            if time <= now { due.append(connection) } else { earliestDue = min(earliestDue, time) }
+        }
         for connection in due {
             if let deadline = connection.channel.deadline, deadline <= now {
                 connection.channel.checkDeadline(now: now)
@@ -77,20 +85,23 @@ final class AgentConnections {
         }
     }
 
-    private func isDue(_ connection: AgentConnection, now: Double) -> Bool {
-        if let deadline = connection.channel.deadline, deadline <= now { return true }
-        return connection.completed && !connection.selected && connection.readyAt <= now
+    /// When the connection has something timed to do: its deadline, or the
+    /// end of its rate-delay wait.
+    private func dueTime(_ connection: AgentConnection) -> Double {
+        var due = connection.channel.deadline ?? .infinity
+        if connection.completed && !connection.selected { due = min(due, connection.readyAt) }
+        return due
     }
 
-    /// The earliest time `checkTimes` has something to do; nil: nothing timed.
+    /// No connection has anything timed to do before this: a lower bound,
+    /// lowered whenever a connection moves on (every move ends in `watch` or
+    /// `finish`) and made exact by each `checkTimes` that looks.
+    private var earliestDue = Double.infinity
+
+    /// The earliest time `checkTimes` has something to do (possibly a little
+    /// early); nil: nothing timed.
     func nextTime() -> Double? {
-        var earliest: Double?
-        for connection in live.values {
-            var due = connection.channel.deadline
-            if connection.completed && !connection.selected { due = min(due ?? .infinity, connection.readyAt) }
-            if let due, due < earliest ?? .infinity { earliest = due }
-        }
-        return earliest
+        earliestDue == .infinity ? nil : earliestDue
     }
 
     private func handle(_ connection: AgentConnection, _ events: ReadyEvents) {
@@ -134,25 +145,28 @@ final class AgentConnections {
         channel.send(message.request(for: delivery), now: now)
     }
 
+    /// (`live` lets go of the connection last: the watch handler that may
+    /// have called this held it, and is gone after `unwatch`.)
     private func finish(_ connection: AgentConnection, _ outcome: DeliveryOutcome, now: Double) {
         unwatch(connection)
-        live[ObjectIdentifier(connection)] = nil
         let channel = connection.channel
         let verdict = DeliveryVerdict.judge(outcome, transport: channel.transport,
                                             queueID: connection.delivery?.queueID ?? "")
         for warning in verdict.warnings { host.warning(warning) }
         if let fatal = verdict.fatal { host.fatal(fatal) }
         scheduler.apply(verdict, transport: channel.transport, deliveryID: connection.delivery?.id, now: now)
+        if let index = live.firstIndex(where: { $0 === connection }) { live.remove(at: index) }
     }
 
     // MARK: watches
 
     /// Makes the host's watch match what the conversation waits for.
+    /// (The handler holds the connection strongly: the host drops it when
+    /// the watch is removed, which `finish` does before forgetting the connection.)
     private func watch(_ connection: AgentConnection) {
-        connection.watch.update(connection.channel, peer: "private/\(connection.channel.transport)") {
-            [weak self, weak connection] events in
-            guard let self, let connection else { return }
-            self.handle(connection, events)
+        earliestDue = min(earliestDue, dueTime(connection))
+        connection.watch.update(connection.channel, peer: connection.channel.exchange.peer) {
+            { [self, connection] events in self.handle(connection, events) }
         }
     }
 

@@ -89,11 +89,13 @@ final class Completion {
         while true {
             if let channel = run.channel {
                 guard channel.isSettled else {
-                    run.watch.update(channel, peer: channel.exchange.peer) { [weak self, weak run] events in
-                        guard let self, let run else { return }
-                        let now = Clock.now()
-                        run.channel?.handle(events, now: now)
-                        self.advance(run, now: now)
+                    run.watch.update(channel, peer: channel.exchange.peer) {
+                        { [weak self, weak run] events in
+                            guard let self, let run else { return }
+                            let now = Clock.now()
+                            run.channel?.handle(events, now: now)
+                            self.advance(run, now: now)
+                        }
                     }
                     return
                 }

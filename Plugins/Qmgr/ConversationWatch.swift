@@ -17,10 +17,13 @@ final class ConversationWatch {
 
     init(host: ServiceHost) { self.host = host }
 
-    /// Makes the host's watch match `conversation`; `onReady` is called with
-    /// the events of a watch made now (the same handler stays on a watch
-    /// whose mask changes). `peer` names the conversation in a warning.
-    func update(_ conversation: ReadinessDriven, peer: String, onReady: @escaping (ReadyEvents) -> Void) {
+    /// Makes the host's watch match `conversation`; the handler `onReady`
+    /// makes is called with the events of a watch made now (the same handler
+    /// stays on a watch whose mask changes; `onReady` is called only when a
+    /// watch is made, so an unchanged watch allocates nothing). `peer` names
+    /// the conversation in a warning.
+    func update(_ conversation: ReadinessDriven, peer: @autoclosure () -> String,
+                onReady: () -> (ReadyEvents) -> Void) {
         var wanted: (fd: Int32, mask: EventMask)?
         if let fd = conversation.descriptor {
             switch conversation.interest {
@@ -36,12 +39,13 @@ final class ConversationWatch {
             } else {
                 clear()
                 if let wanted {
-                    try host.watch(wanted.fd, for: wanted.mask) { _, events in onReady(Self.readiness(events)) }
+                    let handler = onReady()
+                    try host.watch(wanted.fd, for: wanted.mask) { _, events in handler(Self.readiness(events)) }
                 }
             }
             watched = wanted
         } catch {
-            host.warning("\(peer): \(error)")
+            host.warning("\(peer()): \(error)")
         }
     }
 

@@ -26,6 +26,8 @@ final class MessageIntake {
     let messages: ActiveMessages
     let incoming: QueueScan
     let deferred: QueueScan
+    /// [incoming, deferred], in the order of `firstScan`.
+    private let scans: [QueueScan]
     private let log: QmgrLogLines
     /// Which scan goes first next time (0: incoming, 1: deferred).
     private var firstScan = 0
@@ -40,6 +42,7 @@ final class MessageIntake {
         self.log = log
         incoming = QueueScan(queue: .incoming, store: store)
         deferred = QueueScan(queue: .deferred, store: store, index: DeferredIndex())
+        scans = [incoming, deferred]
     }
 
     /// What one call of `feedOne` did.
@@ -54,7 +57,6 @@ final class MessageIntake {
     func feedOne(now: Double) -> Step {
         var step = Step()
         var last = firstScan
-        let scans = [incoming, deferred]
         for turn in 0..<scans.count {
             guard let limit = scheduler.admissionLimit() else { break }
             last = (firstScan + turn) % scans.count

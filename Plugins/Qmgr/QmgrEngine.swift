@@ -46,7 +46,9 @@ final class QmgrEngine {
         settle(now: now)
         inflow.balance(fedFromIncoming: step.fedFromIncoming, incomingIdle: !intake.incoming.isRunning)
         if step.sawName { return 0 }
-        let next = [scheduler.nextWakeup(), connections.nextTime(), completion.nextTime()].compactMap { $0 }.min()
+        var next = scheduler.nextWakeup()
+        if let time = connections.nextTime() { next = min(next ?? time, time) }
+        if let time = completion.nextTime() { next = min(next ?? time, time) }
         guard let next else { return -1 }
         return max(1, Int64(((next - now) * 1000).rounded(.up)))
     }

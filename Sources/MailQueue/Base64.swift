@@ -14,7 +14,13 @@ public enum Base64 {
 
     public static func encode(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        encode(bytes, into: &out)
+        return out
+    }
+
+    /// Appends the encoding of `bytes` to `out`.
+    public static func encode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var i = 0
         while i < bytes.count {
             let b0 = bytes[i]
@@ -26,7 +32,6 @@ public enum Base64 {
             out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
             i += 3
         }
-        return out
     }
 
     public static func decode<C: Collection>(_ text: C) -> [UInt8]? where C.Element == UInt8 {

@@ -55,12 +55,21 @@ public struct MessageStats: Equatable, Sendable {
 
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        for t in [incomingArrival, activeArrival, agentHandoff, connectionSetupDone, deliverDone] {
-            out += MessageStats.littleEndian(UInt64(bitPattern: Int64(t.seconds)), 8)
-            out += MessageStats.littleEndian(UInt64(bitPattern: Int64(t.microseconds)), 8)
+        out.reserveCapacity(MessageStats.size)
+        func append(_ v: UInt64, _ count: Int) {
+            for i in 0..<count { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
         }
-        out += MessageStats.littleEndian(UInt64(UInt32(bitPattern: reuseCount)), 4)
-        out += [0, 0, 0, 0]
+        func append(_ t: Time) {
+            append(UInt64(bitPattern: Int64(t.seconds)), 8)
+            append(UInt64(bitPattern: Int64(t.microseconds)), 8)
+        }
+        append(incomingArrival)
+        append(activeArrival)
+        append(agentHandoff)
+        append(connectionSetupDone)
+        append(deliverDone)
+        append(UInt64(UInt32(bitPattern: reuseCount)), 4)
+        append(0, 4)
         return out
     }
 
@@ -72,10 +81,6 @@ public struct MessageStats: Equatable, Sendable {
         (incomingArrival, activeArrival, agentHandoff, connectionSetupDone, deliverDone) =
             (times[0], times[1], times[2], times[3], times[4])
         reuseCount = Int32(bitPattern: UInt32(truncatingIfNeeded: MessageStats.value(bytes[80..<84])))
-    }
-
-    static func littleEndian(_ v: UInt64, _ count: Int) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) }
     }
 
     static func value(_ bytes: ArraySlice<UInt8>) -> UInt64 {
@@ -208,16 +213,36 @@ public struct DeliveryRequest: Equatable, Sendable {
 
     /// The main list.
     public var mainList: AttrList {
-        AttrList([.int("flags", flags), .string("queue_name", queueName), .string("queue_id", queueID),
-                  .long("offset", dataOffset), .long("size", contentLength), .string("nexthop", nexthop),
-                  .string("encoding", encoding), .int("smtputf8", smtputf8), .string("sender", sender),
-                  .string("envelope_id", envelopeID), .int("ret_flags", dsnRet), .data("time", stats.bytes)]
-                 + origin.items + [.int("recipient_count", recipients.count)])
+        var items = messageItems
+        items += origin.items
+        items.append(recipientCount)
+        return AttrList(items)
     }
 
-    /// Everything the agent reads: the main list, then one list per recipient.
+    /// The main list's attributes before the origin's.
+    private var messageItems: [AttrItem] {
+        [.int("flags", flags), .string("queue_name", queueName), .string("queue_id", queueID),
+         .long("offset", dataOffset), .long("size", contentLength), .string("nexthop", nexthop),
+         .string("encoding", encoding), .int("smtputf8", smtputf8), .string("sender", sender),
+         .string("envelope_id", envelopeID), .int("ret_flags", dsnRet), .data("time", stats.bytes)]
+    }
+
+    private var recipientCount: AttrItem { .int("recipient_count", recipients.count) }
+
+    /// Everything the agent reads: the main list, then one list per recipient
+    /// (the bytes of `mainList.encoded` and each recipient's list, written
+    /// into one buffer).
     public var encoded: [UInt8] {
-        recipients.reduce(into: mainList.encoded) { $0 += AttrList($1.items).encoded }
+        var encoder = AttrEncoder(capacity: 1024)
+        encoder.append(messageItems)
+        encoder.append(origin.items)
+        encoder.append(recipientCount)
+        encoder.endList()
+        for recipient in recipients {
+            encoder.append(recipient.items)
+            encoder.endList()
+        }
+        return encoder.bytes
     }
 
     /// Reads the main list; the recipients (`count` of them) are read with `addRecipient`.

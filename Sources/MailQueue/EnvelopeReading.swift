@@ -101,7 +101,7 @@ struct EnvelopePass {
                 continue
             }
             let allowed = onlyExtractedStart ? record.type == .extracted
-                                             : RecordType.envelopeOrExtracted.contains(record.type)
+                                             : record.type.isEnvelopeOrExtracted
             guard allowed else {
                 throw QueueFileError(file: reader.name, offset: current, problem: .unexpectedRecordType(record.type))
             }
@@ -119,15 +119,15 @@ struct EnvelopePass {
     private mutating func handle(_ record: Record, reader: inout RecordReader) throws(QueueFileError) -> Next {
         var type = record.type
         var value = EnvelopePass.cString(record.payload)
-        var attributeName: [UInt8] = []
+        var attributeName = ""
         if type == .attribute {
             switch EnvelopePass.splitNameValue(value) {
             case .failure(let reason):
                 throw QueueFileError(file: reader.name, offset: record.offset,
                                      problem: .badAttribute(reason: reason.text, text: ByteString(value)))
             case .success(let (name, attributeValue)):
-                attributeName = name
-                if let mapped = EnvelopePass.pseudoRecordType(name) {
+                attributeName = String(decoding: name, as: UTF8.self)
+                if let mapped = EnvelopePass.pseudoRecordType(attributeName) {
                     type = mapped
                     value = attributeValue
                 } else {
@@ -202,7 +202,7 @@ struct EnvelopePass {
         return .more
     }
 
-    private mutating func nonRecipient(_ type: RecordType, _ value: [UInt8], attributeName: [UInt8],
+    private mutating func nonRecipient(_ type: RecordType, _ value: [UInt8], attributeName: String,
                                        record: Record, reader: RecordReader) throws(QueueFileError) {
         let text = ByteString(value)
         switch type {
@@ -245,7 +245,7 @@ struct EnvelopePass {
                 warn(.malformedDSNRet(text), at: record.offset)
             }
         case .attribute:
-            attribute(String(decoding: attributeName, as: UTF8.self), text, at: record.offset)
+            attribute(attributeName, text, at: record.offset)
         case .warn:
             if envelope.warningOffset == nil {
                 envelope.warningOffset = record.offset
@@ -323,8 +323,8 @@ struct EnvelopePass {
     }
 
     /// Named attributes that stand for record types (rec_attr_map).
-    static func pseudoRecordType(_ name: [UInt8]) -> RecordType? {
-        switch String(decoding: name, as: UTF8.self) {
+    static func pseudoRecordType(_ name: String) -> RecordType? {
+        switch name {
         case "dsn_orig_rcpt": return .dsnOriginalRecipient
         case "notify_flags": return .dsnNotify
         case "envelope_id": return .dsnEnvelopeID

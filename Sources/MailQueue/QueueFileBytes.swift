@@ -68,7 +68,8 @@ public struct QueueFileBytes {
             // The file shrank under us: report it as the truncation it is.
             throw QueueFileError(file: name, offset: offset + got, problem: .fileShrank(expectedSize: size))
         }
-        window = Array(buffer[0..<got])
+        if got < length { buffer.removeSubrange(got...) }
+        window = buffer
         windowStart = offset
         return window[0..<count]
     }

@@ -57,6 +57,12 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let envelopeOrExtracted: Set<RecordType> =
         Set(Array("MCTcFILSDRO/WVA>K<ion".utf8).map(RecordType.init(rawValue:)))
         .union(Array("EDRO/PreAFIL>Kon".utf8).map(RecordType.init(rawValue:)))
+
+    /// `envelopeOrExtracted.contains(self)` by table lookup (once per record read, no hashing).
+    public var isEnvelopeOrExtracted: Bool { RecordType.envelopeOrExtractedTable[Int(rawValue)] }
+
+    private static let envelopeOrExtractedTable: [Bool] =
+        (0..<256).map { envelopeOrExtracted.contains(RecordType(rawValue: UInt8($0))) }
 }
 
 /// One record as read from a file or stream.

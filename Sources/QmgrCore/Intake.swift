@@ -87,6 +87,7 @@ extension Scheduler {
         for (status, recipients) in Scheduler.grouped(deferredNow) {
             deferSynchronously(recipients, of: message, status: status)
         }
+        if targets.count < 2 { return targets }
         let order = targets.indices.sorted { a, b in
             let (x, y) = (targets[a].0, targets[b].0)
             if x.transport.name != y.transport.name { return x.transport.name < y.transport.name }

@@ -6,11 +6,15 @@
 // traps: a scheduler bug, not input); `count` is exact; iteration reads
 // `next` before handing out an element, so the element handed out may be
 // removed during the iteration.
+// The back references (`previous`, `lastLink`) are unowned, not weak: a
+// linked Link is always held by its predecessor's `next` (or `firstLink`),
+// so they never outlive their target while linked, and unowned costs no
+// side table per Link.
 
 final class Link<Element: AnyObject> {
     unowned let element: Element
     fileprivate(set) var next: Link?
-    fileprivate(set) weak var previous: Link?
+    fileprivate(set) unowned var previous: Link?
     fileprivate(set) var isLinked = false
 
     init(_ element: Element) { self.element = element }
@@ -18,7 +22,7 @@ final class Link<Element: AnyObject> {
 
 struct LinkList<Element: AnyObject>: Sequence {
     private(set) var firstLink: Link<Element>?
-    private(set) weak var lastLink: Link<Element>?
+    private(set) unowned var lastLink: Link<Element>?
     private(set) var count = 0
 
     var first: Element? { firstLink?.element }

@@ -27,8 +27,12 @@ public enum DeliveryOutcome: Equatable, Sendable {
 
 public final class DeliveryChannel: ReadinessDriven {
     public let transport: String
+    /// Driven only through this channel (its outcome is worked out after each step).
     public let exchange: AttrExchange
     public private(set) var request: DeliveryRequest?
+    /// How it ended; nil while in progress or while waiting for a request.
+    /// (Decoded once, when the exchange settles, not on every look.)
+    public private(set) var outcome: DeliveryOutcome?
 
     /// Starts connecting to `queueDirectory`/private/`transport`.
     public init(transport: String, queueDirectory: String, timeouts: ExchangeTimeouts, now: Double) {
@@ -36,31 +40,46 @@ public final class DeliveryChannel: ReadinessDriven {
         let peer = "private/" + transport
         exchange = AttrExchange(path: queueDirectory + "/" + peer, peer: peer,
                                 protocolName: DeliveryRequest.protocolName, timeouts: timeouts, now: now)
+        outcome = currentOutcome
     }
 
     public var descriptor: Int32? { exchange.descriptor }
     public var interest: Interest { exchange.interest }
     public var deadline: Double? { exchange.deadline }
     public var isSettled: Bool { exchange.isSettled }
-    public func handle(_ events: ReadyEvents, now: Double) { exchange.handle(events, now: now) }
-    public func checkDeadline(now: Double) { exchange.checkDeadline(now: now) }
+
+    public func handle(_ events: ReadyEvents, now: Double) {
+        exchange.handle(events, now: now)
+        outcome = currentOutcome
+    }
+
+    public func checkDeadline(now: Double) {
+        exchange.checkDeadline(now: now)
+        outcome = currentOutcome
+    }
 
     /// The agent has announced itself and waits for a request.
-    public var isReadyForRequest: Bool { exchange.state == .greeted }
+    public var isReadyForRequest: Bool {
+        if case .greeted = exchange.state { return true }
+        return false
+    }
 
     /// Hands the agent its request; false (nothing sent) unless `isReadyForRequest`.
     @discardableResult
     public func send(_ request: DeliveryRequest, now: Double) -> Bool {
+        defer { outcome = currentOutcome }
         guard exchange.send(request.encoded, now: now) else { return false }
         self.request = request
         return true
     }
 
     /// Closes the connection without a request.
-    public func abandon() { exchange.abandon() }
+    public func abandon() {
+        exchange.abandon()
+        outcome = currentOutcome
+    }
 
-    /// How it ended; nil while in progress or while waiting for a request.
-    public var outcome: DeliveryOutcome? {
+    private var currentOutcome: DeliveryOutcome? {
         switch exchange.state {
         case .failed(let e):
             switch e.step {
