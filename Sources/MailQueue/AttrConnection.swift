@@ -15,6 +15,9 @@ public final class AttrConnection {
     public var timeout: Double
     public private(set) var descriptor: Int32
     private var decoder: AttrDecoder
+    /// Reused by every receive: a fresh zeroed 4 KiB array per reply cost
+    /// more than the reply (qmgr asks trivial-rewrite once per recipient).
+    private var readBuffer = [UInt8](repeating: 0, count: 4096)
     /// When the connection was made (monotonic seconds).
     public let connectedAt: Double
     /// When a request was last sent or a reply received (monotonic seconds).
@@ -75,20 +78,20 @@ public final class AttrConnection {
     public func receive() throws(AttrError) -> AttrList {
         guard isOpen else { throw AttrError(peer: peer, problem: .closed) }
         let deadline = Clock.now() + timeout
-        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             if let list = try decoder.nextList() {
                 lastUsed = Clock.now()
                 return list
             }
             try wait(for: Int16(POLLIN), until: deadline, while: "reading an attribute list")
-            let n = buffer.withUnsafeMutableBytes { Glibc.recv(descriptor, $0.baseAddress!, $0.count, 0) }
+            let fd = descriptor
+            let n = readBuffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress!, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw AttrError(peer: peer, problem: .io(operation: "read from", errno: errno))
             }
             if n == 0 { throw AttrError(peer: peer, problem: .prematureEnd(while: "reading an attribute list")) }
-            decoder.feed(buffer[0..<n])
+            decoder.feed(readBuffer[0..<n])
         }
     }
 
