@@ -291,20 +291,32 @@ enum TableDump {
         close(outPipe[1]); close(errPipe[1])
         defer { close(outPipe[0]); close(errPipe[0]) }
         guard code == 0 else { throw Failure(description: "\(argv[0]): \(SystemError.text(code))") }
-        let out = readAll(outPipe[0]), err = readAll(errPipe[0])
+        let (out, err) = readBoth(outPipe[0], errPipe[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), out, err)
     }
 
-    private static func readAll(_ fd: Int32) -> [UInt8] {
-        var data: [UInt8] = []
+    /// Both pipes read to their ends together (poll), so that a child
+    /// filling one pipe never waits while this process waits on the other.
+    private static func readBoth(_ outFD: Int32, _ errFD: Int32) -> ([UInt8], [UInt8]) {
+        var data: [[UInt8]] = [[], []]
+        var open = [true, true]
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return data }
-            data += buffer[0..<n]
+        while open[0] || open[1] {
+            var fds = [pollfd(fd: open[0] ? outFD : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: open[1] ? errFD : -1, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 2, -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for index in 0..<2 where open[index] && fds[index].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { open[index] = false } else { data[index] += buffer[0..<n] }
+            }
         }
+        return (data[0], data[1])
     }
 }
