@@ -4,9 +4,10 @@
 // writable, or nothing.
 // Guarantees: at most one host watch per conversation; the watch is changed
 // in place (set_watch_mask) when only the mask changes, and removed before
-// the conversation can close or reuse its descriptor (`clear`, or an update
-// after it ended). A watch the host refuses is logged; the conversation's
-// deadline then ends it, so nothing waits forever.
+// the conversation closes its descriptor (its `willClose` hook, set with
+// the watch), so the host never unwatches a number that is already closed.
+// A watch the host refuses is logged; the conversation's deadline then ends
+// it, so nothing waits forever.
 import PluginAPI
 import QmgrDelivery
 
@@ -41,6 +42,9 @@ final class ConversationWatch {
                 if let wanted {
                     let handler = onReady()
                     try host.watch(wanted.fd, for: wanted.mask) { _, events in handler(Self.readiness(events)) }
+                    conversation.willClose = { [weak self] fd in
+                        if self?.watched?.fd == fd { self?.clear() }
+                    }
                 }
             }
             watched = wanted

@@ -16,7 +16,8 @@
 //   speaking (greeting, reply), the IPC timeout for a write and for the
 //   rest of a list once it has started arriving (each read renews it);
 // - the descriptor is closed as soon as the exchange ends (replied, failed,
-//   abandoned) and on deinit: a delivery agent waits for that close.
+//   abandoned) and on deinit: a delivery agent waits for that close;
+//   `willClose` is called just before, with the descriptor still open.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,6 +54,7 @@ public final class AttrExchange: ReadinessDriven {
     public let timeouts: ExchangeTimeouts
     public private(set) var state: State
     public private(set) var descriptor: Int32?
+    public var willClose: ((Int32) -> Void)?
     public private(set) var deadline: Double?
     private var deadlineIsIPC = false
     private var decoder: AttrDecoder
@@ -242,7 +244,12 @@ public final class AttrExchange: ReadinessDriven {
     }
 
     private func closeDescriptor() {
-        if let fd = descriptor { Glibc.close(fd) }
+        guard let fd = descriptor else { return }
+        if let willClose {
+            self.willClose = nil
+            willClose(fd)
+        }
+        Glibc.close(fd)
         descriptor = nil
     }
 }

@@ -44,6 +44,10 @@ public final class DeliveryChannel: ReadinessDriven {
     }
 
     public var descriptor: Int32? { exchange.descriptor }
+    public var willClose: ((Int32) -> Void)? {
+        get { exchange.willClose }
+        set { exchange.willClose = newValue }
+    }
     public var interest: Interest { exchange.interest }
     public var deadline: Double? { exchange.deadline }
     public var isSettled: Bool { exchange.isSettled }

@@ -28,6 +28,10 @@ public enum Interest: Equatable, Sendable {
 public protocol ReadinessDriven: AnyObject {
     /// The descriptor to watch; nil once the conversation has ended (it is then closed).
     var descriptor: Int32? { get }
+    /// Called with `descriptor` just before the conversation closes it, so
+    /// that a watch on it is removed while the number is still this
+    /// conversation's (an event loop cannot unwatch a closed descriptor).
+    var willClose: ((Int32) -> Void)? { get set }
     var interest: Interest { get }
     /// Monotonic time (seconds) after which `checkDeadline` ends the conversation; nil: none pending.
     var deadline: Double? { get }

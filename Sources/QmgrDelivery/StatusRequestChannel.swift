@@ -27,6 +27,10 @@ public final class StatusRequestChannel: ReadinessDriven {
     }
 
     public var descriptor: Int32? { exchange.descriptor }
+    public var willClose: ((Int32) -> Void)? {
+        get { exchange.willClose }
+        set { exchange.willClose = newValue }
+    }
     public var interest: Interest { exchange.interest }
     public var deadline: Double? { exchange.deadline }
     public var isSettled: Bool { status != nil }

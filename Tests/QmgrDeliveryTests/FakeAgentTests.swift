@@ -159,6 +159,41 @@ final class FakeAgentTests: XCTestCase {
         XCTAssertEqual(DeliveryVerdict.judge(.abandoned, transport: "fake", queueID: "X").entry, .notChosen)
     }
 
+    /// The plugin removes its event-loop watch in `willClose`: the hook must
+    /// run once per connection, before the close, with the number still open.
+    func testWillCloseRunsOnceWithTheDescriptorStillOpen() throws {
+        let peer = try agent { fd in
+            ScriptedPeer.write(fd, FakeAgentTests.greeting)
+            _ = FakeAgentTests.readRequest(fd)
+        }
+        defer { peer.stop() }
+        var calls: [(fd: Int32, open: Bool)] = []
+        let channel = DeliveryChannel(transport: "fake", queueDirectory: queueDirectory,
+                                      timeouts: ExchangeTimeouts(ipc: 10, watchdog: 10), now: Clock.now())
+        let opened = try XCTUnwrap(channel.descriptor)
+        channel.willClose = { fd in calls.append((fd, fcntl(fd, F_GETFD) >= 0)) }
+        PollDriver.run(channel, limit: 30)
+        XCTAssertTrue(channel.send(request(), now: Clock.now()))
+        PollDriver.run(channel, limit: 30)
+        guard case .crashed? = channel.outcome else { return XCTFail("expected a crash") }
+        XCTAssertNil(channel.descriptor)
+        XCTAssertEqual(calls.map(\.fd), [opened])
+        XCTAssertEqual(calls.map(\.open), [true])
+        channel.abandon()
+        XCTAssertEqual(calls.count, 1, "an ended exchange does not close twice")
+
+        // Abandoned before a request, and dropped without an end: the hook runs too.
+        for dropOnly in [false, true] {
+            var seen: [Bool] = []
+            var pending: DeliveryChannel? = DeliveryChannel(transport: "fake", queueDirectory: queueDirectory,
+                                                            timeouts: ExchangeTimeouts(), now: Clock.now())
+            pending?.willClose = { fd in seen.append(fcntl(fd, F_GETFD) >= 0) }
+            if !dropOnly { pending?.abandon() }
+            pending = nil
+            XCTAssertEqual(seen, [true], dropOnly ? "deinit" : "abandon")
+        }
+    }
+
     // MARK: partial reads and writes
 
     func testBigRequestReadSlowlyAndReplyDribbledByteByByte() throws {
