@@ -111,16 +111,20 @@ let package = Package(
             dependencies: ["PostconfKit"],
             path: "Sources/Tools/postconf",
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
-        // Shared by postfix(1) and postmulti(1): processes, logging, instance settings.
-        .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem"], path: "Sources/ToolSupport"),
+        // Running child programs (spawn, wait, capture output): Glibc only,
+        // shared by the tools and the queue library.
+        .target(name: "ChildProcesses", path: "Sources/ChildProcesses"),
+        .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], path: "Tests/ChildProcessesTests"),
+        // Shared by postfix(1) and postmulti(1): logging, instance settings.
+        .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem", "ChildProcesses"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem", "PluginLoading", "QmgrQuery", "DirectoryEntries"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "ChildProcesses", "CSystem", "PluginLoading", "QmgrQuery", "DirectoryEntries"],
             path: "Sources/Tools/postfix",
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .executableTarget(
             name: "PostmultiTool",
-            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "CSystem"],
+            dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "ChildProcesses", "CSystem"],
             path: "Sources/Tools/postmulti",
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         .testTarget(
@@ -142,7 +146,7 @@ let package = Package(
         // Queue IDs and paths, queue-file records, the attr0 protocol and its
         // clients: Glibc only (runs in workers forked from the master).
         .target(name: "DirectoryEntries", path: "Sources/DirectoryEntries"),
-        .target(name: "MailQueue", path: "Sources/MailQueue"),
+        .target(name: "MailQueue", dependencies: ["ChildProcesses"], path: "Sources/MailQueue"),
         .testTarget(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],

@@ -25,6 +25,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChildProcesses
 
 public struct DomainList: Sendable, Equatable {
     public enum Answer: Equatable, Sendable {
@@ -251,72 +252,20 @@ enum TableDump {
     }
 
     static func keys(of table: String, postmap: String, configDirectory: String) -> Result<Set<[UInt8]>, Failure> {
-        let output: (status: Int32, out: [UInt8], err: [UInt8])
+        let output: ChildProcess.Captured
         do {
-            output = try run([postmap, "-c", configDirectory, "-s", table])
+            output = try ChildProcess.runCapturing([postmap, "-c", configDirectory, "-s", table], env: [], stdout: true)
         } catch {
-            return .failure(error)
+            return .failure(Failure(description: "\(error)"))
         }
         guard output.status == 0 else {
-            let text = String(decoding: output.err, as: UTF8.self).split(separator: "\n").last.map(String.init)
+            let text = String(decoding: output.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
             return .failure(Failure(description: text ?? "\(postmap) -s exit status \(output.status)"))
         }
         var keys = Set<[UInt8]>()
-        for line in output.out.split(separator: UInt8(ascii: "\n")) {
+        for line in output.stdout.split(separator: UInt8(ascii: "\n")) {
             keys.insert(Array(line.prefix { $0 != UInt8(ascii: "\t") }))
         }
         return .success(keys)
-    }
-
-    /// Runs `argv` with an empty environment; its exit status and output.
-    private static func run(_ argv: [String]) throws(Failure) -> (status: Int32, out: [UInt8], err: [UInt8]) {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0 else { throw Failure(description: "pipe: \(SystemError.text(errno))") }
-        guard pipe(&errPipe) == 0 else {
-            close(outPipe[0]); close(outPipe[1])
-            throw Failure(description: "pipe: \(SystemError.text(errno))")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var env: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, &env)
-        close(outPipe[1]); close(errPipe[1])
-        defer { close(outPipe[0]); close(errPipe[0]) }
-        guard code == 0 else { throw Failure(description: "\(argv[0]): \(SystemError.text(code))") }
-        let (out, err) = readBoth(outPipe[0], errPipe[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), out, err)
-    }
-
-    /// Both pipes read to their ends together (poll), so that a child
-    /// filling one pipe never waits while this process waits on the other.
-    private static func readBoth(_ outFD: Int32, _ errFD: Int32) -> ([UInt8], [UInt8]) {
-        var data: [[UInt8]] = [[], []]
-        var open = [true, true]
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while open[0] || open[1] {
-            var fds = [pollfd(fd: open[0] ? outFD : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: open[1] ? errFD : -1, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 2, -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            for index in 0..<2 where open[index] && fds[index].revents != 0 {
-                let n = buffer.withUnsafeMutableBytes { read(fds[index].fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { open[index] = false } else { data[index] += buffer[0..<n] }
-            }
-        }
-        return (data[0], data[1])
     }
 }

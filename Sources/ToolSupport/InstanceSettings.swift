@@ -3,6 +3,7 @@
 // (PostfixConfig); a missing or unreadable main.cf is a SettingsError worded
 // like stock ("open <dir>/main.cf: No such file or directory").
 
+import ChildProcesses
 import PostfixConfig
 
 public struct SettingsError: Error, CustomStringConvertible {

@@ -8,6 +8,7 @@
 // stock check-fatal does. Warnings name owners and modes as stock does.
 
 #if canImport(Glibc)
+import ChildProcesses
 import DirectoryEntries
 import Glibc
 #endif

@@ -8,6 +8,7 @@
 // one fatal "logfile '<file>' rotation failed: <what the step said>", status 1.
 
 #if canImport(Glibc)
+import ChildProcesses
 import Glibc
 #endif
 import ToolSupport

@@ -4,6 +4,7 @@
 // signals go to that pid (or its process group for the forced stop).
 
 #if canImport(Glibc)
+import ChildProcesses
 import Glibc
 #endif
 import ToolSupport

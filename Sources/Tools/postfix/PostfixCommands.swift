@@ -4,6 +4,7 @@
 // stop; nothing here loops without a bound.
 
 #if canImport(Glibc)
+import ChildProcesses
 import Glibc
 #endif
 import PostfixConfig

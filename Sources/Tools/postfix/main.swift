@@ -3,6 +3,7 @@
 // either hands the command to the multi-instance wrapper (postfix-wrapper(5))
 // or runs it itself (PostfixCommands). Exit status and words as stock.
 
+import ChildProcesses
 import Glibc
 import PostfixConfig
 import ToolSupport

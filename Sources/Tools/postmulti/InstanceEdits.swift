@@ -13,6 +13,7 @@
 // failing) about what it cannot remove. Failures already reported throw ScriptExit.
 
 #if canImport(Glibc)
+import ChildProcesses
 import Glibc
 #endif
 import PostconfKit

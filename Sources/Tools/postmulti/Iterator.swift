@@ -3,6 +3,7 @@
 // as postmulti(1) documents them; commands run one at a time; the result is 0
 // only if every command exited 0.
 
+import ChildProcesses
 import Glibc
 import ToolSupport
 

@@ -3,6 +3,7 @@
 // performs the -e life-cycle actions (Actions). Refusals and exit statuses
 // as stock.
 
+import ChildProcesses
 import Glibc
 import ToolSupport
 

@@ -1,8 +1,12 @@
-// Process: run a program and wait, or replace this process with one.
+// ChildProcess: run a program and wait (optionally capturing its output),
+// or replace this process with one. Glibc only: used by the tools and, in
+// a worker still outside its chroot, by the queue library (postmap -s).
 // Guarantees: children get exactly the environment passed (no inheritance
 // beyond it), stdin/stdout/stderr are inherited unless redirected to
-// /dev/null; the status is the exit code, or 128+signal for a signal death;
-// spawn failures come back as a ProcessError naming the program.
+// /dev/null or captured; captured output is read from both pipes together,
+// so a child filling one never waits on a reader blocked on the other; the
+// status is the exit code, or 128+signal for a signal death; spawn failures
+// come back as a ProcessError naming the program.
 
 #if canImport(Glibc)
 import Glibc
@@ -100,33 +104,73 @@ public func setting(_ name: String, _ value: String, in env: [String]) -> [Strin
 }
 
 extension ChildProcess {
+    /// What `runCapturing` collected.
+    public struct Captured: Equatable, Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+    }
+
+    /// Runs `argv` with `env` and stdin from /dev/null, waits, and returns
+    /// its status with what it wrote on stderr and, when `stdout` is true,
+    /// on stdout (else stdout is inherited). At most `limit` bytes of each
+    /// are kept; the rest is read and dropped so the child never blocks.
+    public static func runCapturing(_ argv: [String], env: [String], stdout: Bool,
+                                    limit: Int = 64 << 20) throws -> Captured {
+        guard let path = argv.first else { throw ProcessError("empty command") }
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard pipe(&errPipe) == 0 else { throw ProcessError("pipe: \(String(cString: strerror(errno)))") }
+        if stdout && pipe(&outPipe) != 0 {
+            let e = errno
+            close(errPipe[0]); close(errPipe[1])
+            throw ProcessError("pipe: \(String(cString: strerror(e)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if stdout { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        for fd in outPipe + errPipe where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+        var pid: pid_t = 0
+        let code = withCStrings(argv) { cargv in withCStrings(env) { cenv in posix_spawn(&pid, path, &actions, nil, cargv, cenv) } }
+        for fd in [outPipe[1], errPipe[1]] where fd >= 0 { close(fd) }
+        defer { for fd in [outPipe[0], errPipe[0]] where fd >= 0 { close(fd) } }
+        guard code == 0 else { throw ProcessError("\(path): \(String(cString: strerror(code)))") }
+        let (out, err) = readBoth(outPipe[0], errPipe[0], limit: limit)
+        return Captured(status: waitFor(pid), stdout: out, stderr: err)
+    }
+
     /// Runs `argv` with `env`, stdout inherited, stderr captured (at most
     /// 64 KiB kept); returns the status and the captured text without its
     /// trailing newlines.
     public static func runCapturingStderr(_ argv: [String], env: [String]) throws -> (Int32, String) {
-        guard let path = argv.first else { throw ProcessError("empty command") }
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw ProcessError("pipe: \(String(cString: strerror(errno)))") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        var pid: pid_t = 0
-        let code = withCStrings(argv) { cargv in withCStrings(env) { cenv in posix_spawn(&pid, path, &actions, nil, cargv, cenv) } }
-        close(fds[1])
-        defer { close(fds[0]) }
-        guard code == 0 else { throw ProcessError("\(path): \(String(cString: strerror(code)))") }
-        var captured: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<1_000_000 {
-            let n = read(fds[0], &chunk, chunk.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            if captured.count < 65536 { captured += chunk[0..<n] }
+        var captured = try runCapturing(argv, env: env, stdout: false, limit: 65536)
+        while captured.stderr.last == 0x0A { captured.stderr.removeLast() }
+        return (captured.status, String(decoding: captured.stderr, as: UTF8.self))
+    }
+
+    /// Reads both pipes (-1: none) to their ends together (poll).
+    private static func readBoth(_ outFD: Int32, _ errFD: Int32, limit: Int) -> ([UInt8], [UInt8]) {
+        var data: [[UInt8]] = [[], []]
+        var open = [outFD >= 0, errFD >= 0]
+        let fds = [outFD, errFD]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while open[0] || open[1] {
+            var polled = [pollfd(fd: open[0] ? fds[0] : -1, events: Int16(POLLIN), revents: 0),
+                          pollfd(fd: open[1] ? fds[1] : -1, events: Int16(POLLIN), revents: 0)]
+            if poll(&polled, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            for index in 0..<2 where open[index] && polled[index].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fds[index], $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { open[index] = false; continue }
+                let room = max(0, limit - data[index].count)
+                data[index] += buffer[0..<min(n, room)]
+            }
         }
-        let status = waitFor(pid)
-        while captured.last == 0x0A { captured.removeLast() }
-        return (status, String(decoding: captured, as: UTF8.self))
+        return (data[0], data[1])
     }
 }
