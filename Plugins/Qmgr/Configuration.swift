@@ -38,6 +38,8 @@ struct Configuration {
     let smtputf8Enabled: Bool
     /// defer_append's fast-flush `add` (fast_flush_domains, flush_service_name).
     let flush: FlushClient
+    /// The local tables read here, for stock's restart when one changes.
+    let tableWatch: TableChangeWatch
 
     init(_ p: ParameterLookup) throws {
         do {
@@ -86,10 +88,11 @@ struct Configuration {
             let parentStyle = DomainList.isParentStyle("fast_flush_domains",
                                                        in: p.string("parent_domain_matches_subdomains", default: ""))
             // Local tables read now (Debian runs qmgr unchrooted), others through proxymap.
-            let domains = try DomainList(parameter: "fast_flush_domains", value: p.string("fast_flush_domains", default: ""),
-                                         parentStyle: parentStyle)
-                .loadingLocalTables(postmap: p.string("command_directory", default: "/usr/sbin") + "/postmap",
-                                    configDirectory: p.string("config_directory", default: "/etc/postfix"))
+            let listed = try DomainList(parameter: "fast_flush_domains", value: p.string("fast_flush_domains", default: ""),
+                                        parentStyle: parentStyle)
+            tableWatch = TableChangeWatch([listed])
+            let domains = listed.loadingLocalTables(postmap: p.string("command_directory", default: "/usr/sbin") + "/postmap",
+                                                    configDirectory: p.string("config_directory", default: "/etc/postfix"))
             flush = FlushClient(queueDirectory: queueDirectory, service: p.string("flush_service_name", default: "flush"),
                                 domains: domains,
                                 tables: ProxymapClient(queueDirectory: queueDirectory,

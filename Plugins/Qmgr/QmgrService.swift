@@ -26,6 +26,7 @@ final class QmgrService: TriggerServer {
 
     private let engine: QmgrEngine
     private let queryServers: [QueryServer]
+    private let tableWatch: TableChangeWatch
 
     static func preInit(host: ServiceHost) throws {
         QueryInterface.listen(host: host)
@@ -39,6 +40,7 @@ final class QmgrService: TriggerServer {
             host.fatal("\(error)")
         }
         for warning in config.settings.warnings { host.warning(warning) }
+        tableWatch = config.tableWatch
         try host.declare(solitary: true, longLived: true)
         try host.setWatchdog(seconds: Int64(config.settings.daemonTimeout))
 
@@ -67,7 +69,23 @@ final class QmgrService: TriggerServer {
         try host.setLoopHook { [engine] in engine.iterate() }
     }
 
+    /// Like stock, a wakeup first checks whether a table read at start-up
+    /// has changed; if so the process exits, and the master starts a new
+    /// one that reads it again (nothing in memory is lost: start-up
+    /// recovery puts what was active back into incoming). Stock checks
+    /// before it accepts the wakeup, which then waits for its successor and
+    /// makes the master start one at once; this one has been read already,
+    /// so it is sent again for the same effect.
     func trigger(data: [UInt8], host: ServiceHost) throws {
+        if let table = tableWatch.changedTable() {
+            host.info("table \(table) has changed -- restarting")
+            do {
+                try host.sendTrigger(service: "public/" + host.serviceName, data: data)
+            } catch {
+                host.warning("\(error): the next wakeup starts the new queue manager")
+            }
+            host.exit(status: 0)
+        }
         engine.trigger(data)
     }
 

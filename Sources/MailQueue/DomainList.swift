@@ -222,6 +222,23 @@ extension DomainList {
     /// the pattern's own text): read in full by `loadingLocalTables`.
     static let localFixedKeyTypes: Set<String> = ["hash", "btree", "cdb", "lmdb", "dbm", "sdbm", "texthash", "inline"]
 
+    /// A table `loadingLocalTables` reads: a local fixed-key type, not written "proxy:".
+    static func isLocalFixedKeyTable(_ pattern: String) -> Bool {
+        guard !pattern.hasPrefix("proxy:"), let type = pattern.split(separator: ":", maxSplits: 1).first else { return false }
+        return localFixedKeyTypes.contains(String(type))
+    }
+
+    /// The "type:name" of each table `loadingLocalTables` reads (or has read), in list order.
+    var localTablePatterns: [String] {
+        entries.compactMap { entry in
+            switch entry.pattern {
+            case .table(let pattern, _) where Self.isLocalFixedKeyTable(pattern): return pattern
+            case .loaded(let pattern, _): return pattern
+            default: return nil
+            }
+        }
+    }
+
     /// This list with each local fixed-key table not written "proxy:" read
     /// now with stock `postmap -s` (run as `postmap`, `-c configDirectory`),
     /// as stock's pre-jail initialisation opens it: call it as root before
@@ -231,9 +248,7 @@ extension DomainList {
     public func loadingLocalTables(postmap: String, configDirectory: String) -> DomainList {
         var copy = self
         copy.entries = entries.map { entry in
-            guard case .table(let pattern, _) = entry.pattern, !pattern.hasPrefix("proxy:"),
-                  let type = pattern.split(separator: ":", maxSplits: 1).first,
-                  Self.localFixedKeyTypes.contains(String(type)) else { return entry }
+            guard case .table(let pattern, _) = entry.pattern, Self.isLocalFixedKeyTable(pattern) else { return entry }
             var loaded = entry
             switch TableDump.keys(of: pattern, postmap: postmap, configDirectory: configDirectory) {
             case .success(let keys): loaded.pattern = .loaded(pattern: pattern, keys: keys)
