@@ -84,24 +84,15 @@ struct Configuration {
             throw ConfigurationError(description: error.description)
         }
         rewriteService = p.string("rewrite_service_name", default: "rewrite")
-        do {
-            let parentStyle = DomainList.isParentStyle("fast_flush_domains",
-                                                       in: p.string("parent_domain_matches_subdomains", default: ""))
-            // Local tables read now (Debian runs qmgr unchrooted), others through proxymap.
-            let listed = try DomainList(parameter: "fast_flush_domains", value: p.string("fast_flush_domains", default: ""),
-                                        parentStyle: parentStyle)
-            tableWatch = TableChangeWatch([listed])
-            let domains = listed.loadingLocalTables(postmap: p.string("command_directory", default: "/usr/sbin") + "/postmap",
-                                                    configDirectory: p.string("config_directory", default: "/etc/postfix"))
-            flush = FlushClient(queueDirectory: queueDirectory, service: p.string("flush_service_name", default: "flush"),
-                                domains: domains,
-                                tables: ProxymapClient(queueDirectory: queueDirectory,
-                                                       service: p.string("proxymap_service_name", default: "proxymap"),
-                                                       timeout: Double(settings.ipcTimeout)),
-                                timeout: Double(settings.ipcTimeout))
-        } catch {
-            throw ConfigurationError(description: error.description)
-        }
+        // Read in PRE_INIT (outside any chroot) when the host ran it.
+        let fastFlush = try FastFlushDomains.beforeJail ?? FastFlushDomains.read(p)
+        tableWatch = fastFlush.watch
+        flush = FlushClient(queueDirectory: queueDirectory, service: p.string("flush_service_name", default: "flush"),
+                            domains: fastFlush.list,
+                            tables: ProxymapClient(queueDirectory: queueDirectory,
+                                                   service: p.string("proxymap_service_name", default: "proxymap"),
+                                                   timeout: Double(settings.ipcTimeout)),
+                            timeout: Double(settings.ipcTimeout))
         myhostname = p.string("myhostname", default: "localhost")
         doubleBounceSender = p.string("double_bounce_sender", default: "double-bounce")
         recipientDelimiter = p.string("recipient_delimiter", default: "")

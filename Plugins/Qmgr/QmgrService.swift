@@ -6,8 +6,9 @@
 // incoming (start-up recovery), start the incoming and deferred scans, ask
 // for a deferred scan every queue_run_delay, and install the loop hook
 // (QmgrEngine) that does the work. Each wakeup's bytes are scan requests.
-// PRE_INIT (root) makes the query sockets that INIT then serves
-// (QueryInterface).
+// PRE_INIT (root, outside any chroot) makes the query sockets that INIT
+// then serves (QueryInterface) and reads fast_flush_domains with its local
+// tables (FastFlushDomains), as stock's pre-jail initialisation does.
 // Guarantees: nothing is delivered before recovery has finished; the
 // process never runs with settings stock would refuse.
 #if canImport(Glibc)
@@ -30,6 +31,11 @@ final class QmgrService: TriggerServer {
 
     static func preInit(host: ServiceHost) throws {
         QueryInterface.listen(host: host)
+        do {
+            FastFlushDomains.beforeJail = try FastFlushDomains.read(ParameterLookup(host: host))
+        } catch {
+            host.fatal("\(error)")
+        }
     }
 
     init(host: ServiceHost) throws {

@@ -54,7 +54,7 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
     /// A plain "hash:" relay_domains (stock's default proxy_read_maps, which
     /// does not approve it for proxymap) with fast_flush_domains =
     /// $relay_domains: stock flush and qmgr open the table before the jail,
-    /// and so do ours (postmap -s in PRE_INIT / at qmgr start-up). Mail the
+    /// and so do ours (postmap -s in PRE_INIT), with both chrooted. Mail the
     /// queue manager itself defers is added to flush/a_example by our qmgr,
     /// our chrooted flush answers ETRN with 250 and the mail is delivered,
     /// as on an all-stock instance.
@@ -67,7 +67,9 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         // a.example's transport, and the retry transport, have no service
         // (master.cf lacks them): the queue manager must defer the mail itself.
         parameters["transport_maps"] = "inline:{a.example=later:[127.0.0.1]:\(port)}"
-        let ours = try startPluginInstance(parameters, ourQmgr: true, withoutRetry: true)
+        // Our qmgr chrooted too (Debian's line has it off): it must read the
+        // table before the jail as well, as stock qmgr's pre-jail init does.
+        let ours = try startPluginInstance(parameters, masterCf: ["qmgr/unix/chroot = y"], ourQmgr: true, withoutRetry: true)
         try qmgrDefers(ours)
         // Before the reload, which ends the worker that served the add.
         try assertPluginFlush(ours)
