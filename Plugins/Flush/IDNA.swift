@@ -5,8 +5,9 @@
 // stock's options (non-transitional unless enable_idna2003_compatibility).
 // Guarantees: conversion never traps; malformed UTF-8 never reaches libicu;
 // every refusal carries stock's wording ("malformed UTF-8", the
-// UIDNA_ERROR_* names, or ICU's error name). Without libicu, `loaded` is
-// nil and FlushLogName refuses non-ASCII sites instead.
+// UIDNA_ERROR_* names, or ICU's error name). Without libicu (or with one
+// that lacks the functions, then closed again), `loaded` is nil and
+// FlushLogName refuses non-ASCII sites instead.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,11 +48,17 @@ final class IDNA {
             guard let library = dlopen("libicuuc.so.\(major)", RTLD_NOW | RTLD_LOCAL) else { continue }
             guard let open = dlsym(library, "uidna_openUTS46_\(major)"),
                   let convert = dlsym(library, "uidna_nameToASCII_UTF8_\(major)"),
-                  let name = dlsym(library, "u_errorName_\(major)") else { return nil }
+                  let name = dlsym(library, "u_errorName_\(major)") else {
+                dlclose(library)
+                return nil
+            }
             var error: Int32 = 0
             let nonTransitionalToASCII: UInt32 = 0x10
             guard let converter = unsafeBitCast(open, to: Open.self)(transitional ? 0 : nonTransitionalToASCII, &error),
-                  error <= 0 else { return nil }
+                  error <= 0 else {
+                dlclose(library)
+                return nil
+            }
             return IDNA(converter: converter, toASCII: unsafeBitCast(convert, to: ToASCII.self),
                         errorName: unsafeBitCast(name, to: ErrorName.self))
         }
