@@ -13,12 +13,23 @@ public enum TriggerRequest {
     /// How long a connection may take to send its request (milliseconds).
     public static let connectionWait: Int32 = 10_000
 
-    /// The request waiting on `fd`, empty when there is none.
+    /// The request waiting on `fd`, empty when there is none. (On a
+    /// connection the request is usually there already when it is
+    /// accepted: it is first read without waiting, and poll is called only
+    /// when nothing has arrived yet.)
     public static func read(from fd: Int32, wait: Int32) -> [UInt8] {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        if wait > 0 && poll(&poller, 1, wait) <= 0 { return [] }
         var buffer = [UInt8](repeating: 0, count: limit)
-        let count = Glibc.read(fd, &buffer, buffer.count)
+        var count: Int
+        if wait > 0 {
+            count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&poller, 1, wait) <= 0 { return [] }
+                count = Glibc.read(fd, &buffer, buffer.count)
+            }
+        } else {
+            count = Glibc.read(fd, &buffer, buffer.count)
+        }
         return count > 0 ? Array(buffer[0..<count]) : []
     }
 }

@@ -1,6 +1,7 @@
 // TriggerRequestTests.swift - a trigger worker's reading of one request,
 // over real pipes and socketpairs.
 import XCTest
+import Foundation
 import Glibc
 import MasterProtocol
 
@@ -37,6 +38,16 @@ final class TriggerRequestTests: XCTestCase {
         let waited = monotonicSeconds() - start
         XCTAssertGreaterThanOrEqual(waited, 0.19, "it waits for the request")
         XCTAssertLessThan(waited, 10, "the wait is bounded")
+    }
+
+    func testARequestThatArrivesAfterTheAcceptIsWaitedFor() throws {
+        try socketPair()
+        let writer = fds[1]
+        let thread = Thread { usleep(150_000); _ = write(writer, "D", 1) }
+        thread.start()
+        let start = monotonicSeconds()
+        XCTAssertEqual(TriggerRequest.read(from: fds[0], wait: 5000), [UInt8(ascii: "D")])
+        XCTAssertGreaterThanOrEqual(monotonicSeconds() - start, 0.1, "nothing was there at first: it waited")
     }
 
     private func monotonicSeconds() -> Double {
