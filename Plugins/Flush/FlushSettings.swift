@@ -31,18 +31,14 @@ struct FlushSettings {
     /// opens them there (a plain hash:relay_domains need not be approved
     /// for proxymap).
     static func readDomains(host: ServiceHost, loadingTables: Bool) -> DomainList {
-        let parentStyle = DomainList.isParentStyle("fast_flush_domains",
-                                                   in: host.string("parent_domain_matches_subdomains", default: ""))
+        let setting = { (name: String, fallback: String) in host.string(name, default: fallback) }
         let list: DomainList
         do {
-            list = try DomainList(parameter: "fast_flush_domains", value: host.string("fast_flush_domains", default: ""),
-                                  parentStyle: parentStyle)
+            list = try DomainList.fastFlushDomains(setting: setting)
         } catch {
             host.fatal(error.description)
         }
-        guard loadingTables else { return list }
-        return list.loadingLocalTables(postmap: host.string("command_directory", default: "/usr/sbin") + "/postmap",
-                                       configDirectory: host.string("config_directory", default: "/etc/postfix"))
+        return loadingTables ? list.loadingLocalTables(setting: setting) : list
     }
 
     init(host: ServiceHost) {

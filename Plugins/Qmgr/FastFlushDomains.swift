@@ -13,18 +13,14 @@ enum FastFlushDomains {
     nonisolated(unsafe) static var beforeJail: (list: DomainList, watch: TableChangeWatch)?
 
     static func read(_ p: ParameterLookup) throws -> (list: DomainList, watch: TableChangeWatch) {
+        let setting = { (name: String, fallback: String) in p.string(name, default: fallback) }
         let listed: DomainList
         do {
-            let parentStyle = DomainList.isParentStyle("fast_flush_domains",
-                                                       in: p.string("parent_domain_matches_subdomains", default: ""))
-            listed = try DomainList(parameter: "fast_flush_domains", value: p.string("fast_flush_domains", default: ""),
-                                    parentStyle: parentStyle)
+            listed = try DomainList.fastFlushDomains(setting: setting)
         } catch {
             throw ConfigurationError(description: error.description)
         }
         let watch = TableChangeWatch([listed])
-        let loaded = listed.loadingLocalTables(postmap: p.string("command_directory", default: "/usr/sbin") + "/postmap",
-                                               configDirectory: p.string("config_directory", default: "/etc/postfix"))
-        return (loaded, watch)
+        return (listed.loadingLocalTables(setting: setting), watch)
     }
 }

@@ -215,9 +215,25 @@ public struct DomainList: Sendable, Equatable {
     }
 }
 
-// MARK: tables read before the jail
+// MARK: fast_flush_domains, and tables read before the jail
 
 extension DomainList {
+    /// fast_flush_domains as stock's flush(8) and qmgr(8) read it, its
+    /// parent style from parent_domain_matches_subdomains; `setting(name,
+    /// default)` is a main.cf value. A list stock refuses is thrown.
+    public static func fastFlushDomains(setting: (String, String) -> String) throws(SettingError) -> DomainList {
+        let parentStyle = isParentStyle("fast_flush_domains", in: setting("parent_domain_matches_subdomains", ""))
+        return try DomainList(parameter: "fast_flush_domains", value: setting("fast_flush_domains", ""),
+                              parentStyle: parentStyle)
+    }
+
+    /// `loadingLocalTables` with stock's postmap from command_directory and
+    /// config_directory, as `setting(name, default)` gives them.
+    public func loadingLocalTables(setting: (String, String) -> String) -> DomainList {
+        loadingLocalTables(postmap: setting("command_directory", "/usr/sbin") + "/postmap",
+                           configDirectory: setting("config_directory", "/etc/postfix"))
+    }
+
     /// Table types with fixed keys that a process opens itself (files, or
     /// the pattern's own text): read in full by `loadingLocalTables`.
     static let localFixedKeyTypes: Set<String> = ["hash", "btree", "cdb", "lmdb", "dbm", "sdbm", "texthash", "inline"]
