@@ -5,7 +5,7 @@
 // file (lines starting with "#" skipped); a name matches itself, and its
 // subdomains match a ".name" pattern, or a plain "name" pattern when the
 // list's parameter is in parent_domain_matches_subdomains. Case is folded
-// on both sides (`folded`: ASCII, and Unicode lower case for UTF-8 names).
+// on both sides (`folded`: stock's casefold, Unicode full case folding).
 // Patterns are split as stock's mystrtokq splits them: a separator inside
 // "{...}" (braces balanced) does not end a pattern, so a table such as
 // "inline:{a.example=ok, b.example=ok}" is one pattern; the braces are kept
@@ -203,15 +203,11 @@ public struct DomainList: Sendable, Equatable {
         return out
     }
 
-    /// ASCII case folded; a valid UTF-8 name with non-ASCII characters is
-    /// lower-cased as Unicode text (stock casefolds such names with libicu
-    /// when SMTPUTF8 is on, its default; the two differ only for the few
-    /// characters whose full case folding is not their lower case, e.g. "ß").
+    /// Case folded as stock folds names with SMTPUTF8 on (its default):
+    /// ASCII names byte by byte, others with Unicode full case folding
+    /// ("Straße" -> "strasse"), bytes that are not UTF-8 kept (CaseFolding).
     public static func folded(_ bytes: [UInt8]) -> [UInt8] {
-        if bytes.contains(where: { $0 >= 0x80 }), let text = String(validating: bytes, as: UTF8.self) {
-            return Array(text.lowercased().utf8)
-        }
-        return bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 0x20 : $0 }
+        CaseFolding.folded(bytes)
     }
 }
 
