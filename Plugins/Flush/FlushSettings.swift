@@ -1,7 +1,8 @@
 // FlushSettings.swift - what the fast-flush service reads from main.cf:
 // fast_flush_domains (read before the chroot, as stock's pre-jail
 // initialisation, so that "/file" patterns and local tables such as
-// hash:/etc/postfix/relay_domains are read as root outside the jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
+// hash:/etc/postfix/relay_domains or regexp:/etc/postfix/flush.re are read
+// as root outside the jail), fast_flush_refresh_time, fast_flush_purge_time, ipc_timeout,
 // qmgr_service_name, proxymap_service_name and the queue hashing.
 // Guarantees: a value stock flush(8) treats as fatal ends the process with
 // stock's kind of text; no value is replaced by a default behind the
@@ -27,9 +28,10 @@ struct FlushSettings {
     nonisolated(unsafe) static var domainsBeforeJail: DomainList?
 
     /// fast_flush_domains; with `loadingTables` (PRE_INIT, root, outside
-    /// the jail) its local fixed-key tables are read in full now, as stock
-    /// opens them there (a plain hash:relay_domains need not be approved
-    /// for proxymap).
+    /// the jail) the tables a process opens itself (hash:relay_domains,
+    /// regexp:, cidr:, ...) are opened now, as stock opens them there (they
+    /// need not be approved for proxymap), and what stock logs then is
+    /// logged (a fatal one ends the process, as stock's does).
     static func readDomains(host: ServiceHost, loadingTables: Bool) -> DomainList {
         let setting = { (name: String, fallback: String) in host.string(name, default: fallback) }
         let list: DomainList
@@ -38,7 +40,16 @@ struct FlushSettings {
         } catch {
             host.fatal(error.description)
         }
-        return loadingTables ? list.loadingLocalTables(setting: setting) : list
+        guard loadingTables else { return list }
+        let loaded = list.loadingLocalTables(setting: setting)
+        for notice in loaded.tableNotices {
+            switch notice.level {
+            case .warning: host.warning(notice.text)
+            case .error: host.error(notice.text)
+            case .fatal: host.fatal(notice.text)
+            }
+        }
+        return loaded
     }
 
     init(host: ServiceHost) {

@@ -12,16 +12,19 @@
 // (stock 3.7 match lists do not strip them), so "{a.example}" names nothing.
 // A "type:table" pattern is looked up: the name itself, then, for a table
 // with fixed keys, its parent domains ("example.com" for "a.example.com" in
-// parent style, else ".example.com"); any value found is a match. Local
-// fixed-key tables (hash, texthash, inline, ...) not written "proxy:" can
-// be read in full while the process is still root outside its jail
-// (`loadingLocalTables`, stock `postmap -s`), as stock opens them before the
-// chroot; every other table is looked up through proxymap(8) (ProxymapClient).
+// parent style, else ".example.com"); any value found is a match. Tables
+// not written "proxy:" that a process opens itself (LocalTable: regexp,
+// cidr, static, fail, fixed-key files read with stock `postmap -s`, and
+// unionmap/pipemap of those) are opened while the process is still root
+// outside its jail (`loadingLocalTables`), as stock opens them before the
+// chroot, with what stock logs then kept in `tableNotices`; every other
+// table is looked up through proxymap(8) (ProxymapClient).
 // Guarantees: a list never traps on any input; what cannot be evaluated
 // (a table proxymap refuses or cannot reach, no proxymap client, a local
-// table postmap could not read, an unreadable /file) makes `match` return
-// `.error` with the text stock would log, never a silent no-match; a "!"
-// with no pattern after it is a thrown error (stock's fatal).
+// table that could not be opened or fails a lookup, an unreadable /file)
+// makes `match` return `.error` with the text stock would log, never a
+// silent no-match; a "!" with no pattern after it, and a table pattern
+// with an empty type or name, are thrown errors (stock's fatal ones).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,9 +45,9 @@ public struct DomainList: Sendable, Equatable {
         case name([UInt8])
         /// A lookup table: the pattern as written, and the name proxymap knows it by.
         case table(pattern: String, name: String)
-        /// A fixed-key table read before the jail: its keys.
-        case loaded(pattern: String, keys: Set<[UInt8]>)
-        /// Evaluating it is an error (a table this reader cannot open, or a file it could not read).
+        /// A table opened before the jail (LocalTable).
+        case local(pattern: String, table: LocalTable)
+        /// Evaluating it is an error (a "/file" that could not be read).
         case unusable(String)
     }
 
@@ -56,6 +59,8 @@ public struct DomainList: Sendable, Equatable {
     let parameter: String
     var entries: [Entry]
     let parentStyle: Bool
+    /// What stock logs while `loadingLocalTables` opens the tables, in order.
+    public private(set) var tableNotices: [TableNotice] = []
 
     /// `value`: the parameter's expanded value; `parentStyle`: whether
     /// `parameter` is listed in parent_domain_matches_subdomains.
@@ -83,8 +88,11 @@ public struct DomainList: Sendable, Equatable {
                 return .error("\(parameter): \(why)")
             case .name(let pattern):
                 found = matches(name, pattern)
-            case .loaded(_, let keys):
-                found = lookupKeys(name).contains { keys.contains($0) }
+            case .local(let pattern, let table):
+                switch localMatches(name, table) {
+                case .success(let answer): found = answer
+                case .failure(let why): return .error("\(parameter): \(pattern): table lookup problem\(why.text)")
+                }
             case .table(let pattern, let table):
                 guard let tables else {
                     return .error("\(parameter): \(pattern): table lookup problem (no proxymap client here)")
@@ -108,6 +116,23 @@ public struct DomainList: Sendable, Equatable {
             return true
         }
         return false
+    }
+
+    struct LookupProblem: Error {
+        /// " (what stock logs about it)", or nothing.
+        let text: String
+    }
+
+    /// The name, then (fixed-key tables only) each parent domain, until one is found or fails.
+    private func localMatches(_ name: [UInt8], _ table: LocalTable) -> Result<Bool, LookupProblem> {
+        for key in table.hasFixedKeys ? lookupKeys(name) : [name] {
+            switch table.lookup(key) {
+            case .found: return .success(true)
+            case .notFound: continue
+            case .failed(let detail): return .failure(LookupProblem(text: detail.map { " (\($0))" } ?? ""))
+            }
+        }
+        return .success(false)
     }
 
     /// The keys match_hostname tries in a fixed-key table, in order: the
@@ -155,12 +180,20 @@ public struct DomainList: Sendable, Equatable {
             if item.first == UInt8(ascii: "/") {
                 out += try fileEntries(text, parameter: parameter, positive: sign, depth: depth)
             } else if item.first != UInt8(ascii: "["), item.contains(UInt8(ascii: ":")) {
+                if let problem = typeNameProblem(text) { throw SettingError(description: problem) }
                 out.append(Entry(positive: sign, pattern: .table(pattern: text, name: ProxymapProtocol.tableName(text))))
             } else {
                 out.append(Entry(positive: sign, pattern: .name(folded(Array(item)))))
             }
         }
         return out
+    }
+
+    /// Stock's fatal text for a "type:name" pattern with an empty type or name, else nil.
+    static func typeNameProblem(_ spec: String) -> String? {
+        guard let colon = spec.firstIndex(of: ":") else { return nil }
+        guard colon == spec.startIndex || spec.index(after: colon) == spec.endIndex else { return nil }
+        return "open dictionary: expecting \"type:name\" form instead of \"\(spec)\""
     }
 
     private static func fileEntries(_ path: String, parameter: String, positive: Bool, depth: Int) throws(SettingError) -> [Entry] {
@@ -230,55 +263,64 @@ extension DomainList {
                            configDirectory: setting("config_directory", "/etc/postfix"))
     }
 
-    /// Table types with fixed keys that a process opens itself (files, or
-    /// the pattern's own text): read in full by `loadingLocalTables`.
-    static let localFixedKeyTypes: Set<String> = ["hash", "btree", "cdb", "lmdb", "dbm", "sdbm", "texthash", "inline"]
-
-    /// A table `loadingLocalTables` reads: a local fixed-key type, not written "proxy:".
-    static func isLocalFixedKeyTable(_ pattern: String) -> Bool {
-        guard !pattern.hasPrefix("proxy:"), let type = pattern.split(separator: ":", maxSplits: 1).first else { return false }
-        return localFixedKeyTypes.contains(String(type))
-    }
-
-    /// The "type:name" of each table `loadingLocalTables` reads (or has read), in list order.
+    /// The "type:name" of each table `loadingLocalTables` opens (or has opened), in list order.
     var localTablePatterns: [String] {
         entries.compactMap { entry in
             switch entry.pattern {
-            case .table(let pattern, _) where Self.isLocalFixedKeyTable(pattern): return pattern
-            case .loaded(let pattern, _): return pattern
+            case .table(let pattern, _) where LocalTable.isLocal(pattern): return pattern
+            case .local(let pattern, _): return pattern
             default: return nil
             }
         }
     }
 
-    /// This list with each local fixed-key table not written "proxy:" read
-    /// now with stock `postmap -s` (run as `postmap`, `-c configDirectory`),
-    /// as stock's pre-jail initialisation opens it: call it as root before
-    /// the chroot. A table postmap cannot read becomes a lookup error
-    /// naming it (stock's surrogate table); other tables are left to
-    /// proxymap.
+    /// This list with each table not written "proxy:" that a process
+    /// opens itself (LocalTable) opened now, as stock's pre-jail
+    /// initialisation opens it: call it as root before the chroot.
+    /// Fixed-key files are read with stock `postmap -s` (run as `postmap`,
+    /// `-c configDirectory`). A table that cannot be opened fails its
+    /// lookups with the reason (stock's surrogate table); a table named
+    /// twice is opened once, as stock shares it; what stock logs meanwhile
+    /// is added to `tableNotices` (a `.fatal` one: stock's process ends).
+    /// Other tables, and union/pipe tables with a member that is not
+    /// local, are left to proxymap.
     public func loadingLocalTables(postmap: String, configDirectory: String) -> DomainList {
         var copy = self
+        var opened: [String: LocalTable.Opened?] = [:]
+        let dump = TableDump.postmap(postmap, configDirectory: configDirectory)
         copy.entries = entries.map { entry in
-            guard case .table(let pattern, _) = entry.pattern, Self.isLocalFixedKeyTable(pattern) else { return entry }
-            var loaded = entry
-            switch TableDump.keys(of: pattern, postmap: postmap, configDirectory: configDirectory) {
-            case .success(let keys): loaded.pattern = .loaded(pattern: pattern, keys: keys)
-            case .failure(let why): loaded.pattern = .unusable("\(pattern): table lookup problem (\(why.description))")
+            guard case .table(let pattern, _) = entry.pattern, LocalTable.isLocal(pattern) else { return entry }
+            let table: LocalTable.Opened?
+            if let known = opened[pattern] {
+                table = known
+            } else {
+                table = LocalTable.open(pattern, dump: dump)
+                opened[pattern] = table
+                copy.tableNotices += table?.notices ?? []
             }
+            guard let table else { return entry }
+            var loaded = entry
+            loaded.pattern = .local(pattern: pattern, table: table.table)
             return loaded
         }
         return copy
     }
 }
 
-/// The keys of a table as `postmap -s` lists them ("key<TAB>value" lines).
-enum TableDump {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// The entries of a table as `postmap -s` lists them ("key<TAB>value"
+/// lines); a failure is postmap's last complaint, without its "postmap:
+/// fatal: " prefix (the reason stock's daemon would give).
+public enum TableDump {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    static func keys(of table: String, postmap: String, configDirectory: String) -> Result<Set<[UInt8]>, Failure> {
+    /// Dumps with `postmap -c configDirectory -s`, for LocalTable.open.
+    public static func postmap(_ postmap: String, configDirectory: String) -> LocalTable.Dump {
+        { entries(of: $0, postmap: postmap, configDirectory: configDirectory) }
+    }
+
+    static func entries(of table: String, postmap: String, configDirectory: String) -> Result<[[UInt8]: [UInt8]], Failure> {
         let output: ChildProcess.Captured
         do {
             output = try ChildProcess.runCapturing([postmap, "-c", configDirectory, "-s", table], env: [], stdout: true)
@@ -286,13 +328,15 @@ enum TableDump {
             return .failure(Failure(description: "\(error)"))
         }
         guard output.status == 0 else {
-            let text = String(decoding: output.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+            var text = String(decoding: output.stderr, as: UTF8.self).split(separator: "\n").last.map(String.init)
+            if let complaint = text, complaint.hasPrefix("postmap: fatal: ") { text = String(complaint.dropFirst(16)) }
             return .failure(Failure(description: text ?? "\(postmap) -s exit status \(output.status)"))
         }
-        var keys = Set<[UInt8]>()
+        var entries: [[UInt8]: [UInt8]] = [:]
         for line in output.stdout.split(separator: UInt8(ascii: "\n")) {
-            keys.insert(Array(line.prefix { $0 != UInt8(ascii: "\t") }))
+            let key = line.prefix { $0 != UInt8(ascii: "\t") }
+            entries[Array(key)] = Array(line[key.endIndex...].dropFirst())
         }
-        return .success(keys)
+        return .success(entries)
     }
 }

@@ -98,6 +98,56 @@ final class DomainListTests: XCTestCase {
         XCTAssertTrue(noPostmap.contains("/nonexistent/postmap"), noPostmap)
     }
 
+    /// regexp:, cidr:, static:, fail: and unionmap: patterns are opened by
+    /// loadingLocalTables as stock's pre-jail initialisation opens them
+    /// (not left to proxymap, which refuses them by default): a pattern
+    /// table is asked for the name only, a union whose first member has
+    /// fixed keys for the parent domains too; what stock logs while
+    /// opening is kept, once per table; a table that cannot be opened,
+    /// and fail:, are lookup errors naming it.
+    func testPatternTablesOpenedBeforeTheJail() throws {
+        let dir = NSTemporaryDirectory() + "domainlist-patterns-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "".write(toFile: dir + "/main.cf", atomically: true, encoding: .utf8)
+        try "relay.example ok\n".write(toFile: dir + "/relay", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runPostmap(["-c", dir, "hash:" + dir + "/relay"]), 0)
+        try "/^(a|b)\\.example$/ ok\n/^bad(/ skipped\n".write(toFile: dir + "/re", atomically: true, encoding: .utf8)
+        try "192.0.2.0/24 ok\n".write(toFile: dir + "/cidr", atomically: true, encoding: .utf8)
+        func loaded(_ value: String, parentStyle: Bool = true) throws -> DomainList {
+            try list(value, parentStyle: parentStyle).loadingLocalTables(postmap: "/usr/sbin/postmap", configDirectory: dir)
+        }
+
+        let regexp = try loaded("regexp:\(dir)/re, regexp:\(dir)/re")
+        XCTAssertEqual(regexp.match("A.Example"), .match, "the list folds the name before the lookup")
+        XCTAssertEqual(regexp.match("host.a.example"), .noMatch, "a pattern table is asked for the name only")
+        XCTAssertEqual(regexp.tableNotices, [TableNotice(.warning, "regexp map \(dir)/re, line 2: Unmatched ( or \\(")],
+                       "a table named twice is opened once")
+        let cidr = try loaded("!cidr:\(dir)/cidr, static:{yes}")
+        XCTAssertEqual(cidr.match("192.0.2.7"), .noMatch)
+        XCTAssertEqual(cidr.match("198.51.100.7"), .match, "static: matches any name")
+        XCTAssertEqual(try loaded("unionmap:{hash:\(dir)/relay, regexp:\(dir)/re}").match("host.relay.example"), .match,
+                       "the first member has fixed keys: parent domains are looked up")
+        XCTAssertEqual(try loaded("unionmap:{regexp:\(dir)/re, hash:\(dir)/relay}").match("host.relay.example"), .noMatch)
+
+        let missing = try loaded("a.example, regexp:\(dir)/missing")
+        XCTAssertEqual(missing.tableNotices, [TableNotice(.error, "open \(dir)/missing: No such file or directory")])
+        XCTAssertEqual(missing.match("a.example"), .match)
+        XCTAssertEqual(missing.match("b.example"), .error("fast_flush_domains: regexp:\(dir)/missing: table lookup problem "
+                                                          + "(regexp:\(dir)/missing is unavailable. open \(dir)/missing: No such file or directory)"))
+        XCTAssertEqual(try loaded("fail:x").match("a.example"), .error("fast_flush_domains: fail:x: table lookup problem"))
+        XCTAssertEqual(try loaded("cidr:\(dir)").tableNotices, [TableNotice(.fatal, "cidr map \(dir): read error: Is a directory")])
+        guard case .error = try loaded("proxy:regexp:\(dir)/re").match("a.example") else {
+            return XCTFail("a proxy: table is left to proxymap")
+        }
+        for bad in ["regexp:", ":x", "a.example, !static:"] {
+            XCTAssertThrowsError(try list(bad), "an empty type or name is fatal in stock") { error in
+                let spec = bad.split(separator: " ").last.map { String($0.drop { $0 == "!" }) } ?? bad
+                XCTAssertEqual("\(error)", "open dictionary: expecting \"type:name\" form instead of \"\(spec)\"")
+            }
+        }
+    }
+
     private func runPostmap(_ args: [String]) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/postmap")

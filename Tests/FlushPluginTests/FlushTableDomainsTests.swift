@@ -12,7 +12,11 @@
 // - relay_domains = hash:<file>, not approved for proxymap (stock's
 //   default): read before the jail as stock reads it, so the add of mail
 //   the queue manager defers itself, and ETRN, work as on an all-stock
-//   instance.
+//   instance;
+// - fast_flush_domains = regexp:, !cidr: and a missing regexp: table,
+//   none approved for proxymap: opened before the jail as stock opens
+//   them, so our chrooted flush answers send_site (ok, deny, and fail at
+//   the missing table, with the error logged) as stock flush does.
 import Foundation
 import XCTest
 import MailQueue
@@ -82,6 +86,45 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         let stock = try startStockInstance(parameters, withoutRetry: true)
         try qmgrDefers(stock)
         try repairAndFlush(stock, port: port)
+    }
+
+    /// Pattern tables in fast_flush_domains under stock's default
+    /// proxy_read_maps: stock flush opens them in its pre-jail
+    /// initialisation (the missing one as a table whose lookups fail, with
+    /// an error logged at start), and so does our chrooted flush.
+    func testPatternTablesAreOpenedBeforeTheJail() throws {
+        let dir = NSTemporaryDirectory() + "flush-patterns-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        try "/^(a|b)\\.example$/ OK\n".write(toFile: dir + "/flush.re", atomically: true, encoding: .utf8)
+        try "127.0.0.0/8 loopback\n".write(toFile: dir + "/flush.cidr", atomically: true, encoding: .utf8)
+        let missing = dir + "/missing.re"
+        let parameters = ["fast_flush_domains": "regexp:\(dir)/flush.re, !cidr:\(dir)/flush.cidr, regexp:\(missing)"]
+
+        let ours = try startPluginInstance(parameters)
+        let ourAnswers = try siteAnswers(ours)
+        // The flush service starts on demand: after the requests, while its worker idles.
+        try assertPluginFlush(ours)
+        XCTAssertEqual(ourAnswers, ["a.example": "ok", "b.example": "ok", "127.0.0.1": "deny", "c.example": "fail"])
+        XCTAssertFalse(ours.logLines(containing: "postfix/flush[").filter { $0.contains("error: open \(missing): No such file") }.isEmpty,
+                       "the table that cannot be opened is logged at start:\n\(ours.logTail(20))")
+        XCTAssertFalse(ours.logLines(containing: "fast_flush_domains: regexp:\(missing): table lookup problem").isEmpty,
+                       ours.logTail(20))
+
+        let stock = try startStockInstance(parameters)
+        XCTAssertEqual(try siteAnswers(stock), ourAnswers, "stock flush answers the same requests")
+        XCTAssertFalse(stock.logLines(containing: "fast_flush_domains: regexp:\(missing): table lookup problem").isEmpty,
+                       stock.logTail(20))
+    }
+
+    /// The flush server's send_site answers for sites the client side does not filter.
+    private func siteAnswers(_ inst: PrivateInstance) throws -> [String: String] {
+        let sites = ["a.example", "b.example", "127.0.0.1", "c.example"]
+        let client = try flushClient(inst, sites: sites)
+        var out: [String: String] = [:]
+        for site in sites { out[site] = "\(client.sendSite(ByteString(site)))" }
+        return out
     }
 
     /// The queue manager defers user@a.example itself; defer_append's add
