@@ -35,6 +35,11 @@ enum CaseFolding {
         return out
     }
 
+    /// Only ASCII letters folded, as stock's casefold() with SMTPUTF8 off.
+    static func asciiFolded(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.map(asciiFolded)
+    }
+
     private static func asciiFolded(_ byte: UInt8) -> UInt8 {
         (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
     }

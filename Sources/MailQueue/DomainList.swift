@@ -59,15 +59,20 @@ public struct DomainList: Sendable, Equatable {
     let parameter: String
     var entries: [Entry]
     let parentStyle: Bool
+    /// smtputf8_enable: how names are case-folded, and whether local tables
+    /// check UTF-8 (`folded`, LocalTable.lookup).
+    let utf8: Bool
     /// What stock logs while `loadingLocalTables` opens the tables, in order.
     public private(set) var tableNotices: [TableNotice] = []
 
     /// `value`: the parameter's expanded value; `parentStyle`: whether
-    /// `parameter` is listed in parent_domain_matches_subdomains.
-    public init(parameter: String, value: String, parentStyle: Bool) throws(SettingError) {
+    /// `parameter` is listed in parent_domain_matches_subdomains; `utf8`:
+    /// smtputf8_enable.
+    public init(parameter: String, value: String, parentStyle: Bool, utf8: Bool = true) throws(SettingError) {
         self.parameter = parameter
         self.parentStyle = parentStyle
-        entries = try Self.parse(Array(value.utf8), parameter: parameter, positive: true, depth: 0)
+        self.utf8 = utf8
+        entries = try Self.parse(Array(value.utf8), parameter: parameter, positive: true, depth: 0, utf8: utf8)
     }
 
     /// Whether `parameter` is named in a parent_domain_matches_subdomains value.
@@ -80,7 +85,7 @@ public struct DomainList: Sendable, Equatable {
 
     /// `tables`: where `type:table` patterns are looked up (nil: they are errors).
     public func match(_ site: ByteString, tables: ProxymapClient? = nil) -> Answer {
-        let name = Self.folded(site.bytes)
+        let name = Self.folded(site.bytes, utf8: utf8)
         for entry in entries {
             let found: Bool
             switch entry.pattern {
@@ -126,7 +131,7 @@ public struct DomainList: Sendable, Equatable {
     /// The name, then (fixed-key tables only) each parent domain, until one is found or fails.
     private func localMatches(_ name: [UInt8], _ table: LocalTable) -> Result<Bool, LookupProblem> {
         for key in table.hasFixedKeys ? lookupKeys(name) : [name] {
-            switch table.lookup(key) {
+            switch table.lookup(key, utf8: utf8) {
             case .found: return .success(true)
             case .notFound: continue
             case .failed(let detail): return .failure(LookupProblem(text: detail.map { " (\($0))" } ?? ""))
@@ -165,7 +170,8 @@ public struct DomainList: Sendable, Equatable {
 
     private static let maximumFileDepth = 10
 
-    private static func parse(_ value: [UInt8], parameter: String, positive: Bool, depth: Int) throws(SettingError) -> [Entry] {
+    private static func parse(_ value: [UInt8], parameter: String, positive: Bool, depth: Int,
+                              utf8: Bool) throws(SettingError) -> [Entry] {
         var out: [Entry] = []
         for token in split(value) {
             if token.first == UInt8(ascii: "#") { break }   // stock warns: comments at end of line are unsupported
@@ -178,12 +184,12 @@ public struct DomainList: Sendable, Equatable {
             guard !item.isEmpty else { throw SettingError(description: "\(parameter): no pattern after '!'") }
             let text = String(decoding: item, as: UTF8.self)
             if item.first == UInt8(ascii: "/") {
-                out += try fileEntries(text, parameter: parameter, positive: sign, depth: depth)
+                out += try fileEntries(text, parameter: parameter, positive: sign, depth: depth, utf8: utf8)
             } else if item.first != UInt8(ascii: "["), item.contains(UInt8(ascii: ":")) {
                 if let problem = typeNameProblem(text) { throw SettingError(description: problem) }
                 out.append(Entry(positive: sign, pattern: .table(pattern: text, name: ProxymapProtocol.tableName(text))))
             } else {
-                out.append(Entry(positive: sign, pattern: .name(folded(Array(item)))))
+                out.append(Entry(positive: sign, pattern: .name(folded(Array(item), utf8: utf8))))
             }
         }
         return out
@@ -196,7 +202,8 @@ public struct DomainList: Sendable, Equatable {
         return "open dictionary: expecting \"type:name\" form instead of \"\(spec)\""
     }
 
-    private static func fileEntries(_ path: String, parameter: String, positive: Bool, depth: Int) throws(SettingError) -> [Entry] {
+    private static func fileEntries(_ path: String, parameter: String, positive: Bool, depth: Int,
+                                    utf8: Bool) throws(SettingError) -> [Entry] {
         guard depth < maximumFileDepth, let file = fopen(path, "r") else {
             return [Entry(positive: positive, pattern: .unusable("open file \(path): \(SystemError.text(errno))"))]
         }
@@ -208,7 +215,7 @@ public struct DomainList: Sendable, Equatable {
         while getline(&line, &capacity, file) >= 0, let line {
             let bytes = Array(UnsafeRawBufferPointer(start: line, count: strlen(line)))
             if bytes.first == UInt8(ascii: "#") { continue }
-            out += try parse(bytes, parameter: parameter, positive: positive, depth: depth + 1)
+            out += try parse(bytes, parameter: parameter, positive: positive, depth: depth + 1, utf8: utf8)
         }
         return out
     }
@@ -236,11 +243,12 @@ public struct DomainList: Sendable, Equatable {
         return out
     }
 
-    /// Case folded as stock folds names with SMTPUTF8 on (its default):
-    /// ASCII names byte by byte, others with Unicode full case folding
-    /// ("Straße" -> "strasse"), bytes that are not UTF-8 kept (CaseFolding).
-    public static func folded(_ bytes: [UInt8]) -> [UInt8] {
-        CaseFolding.folded(bytes)
+    /// Case folded as stock folds names: with `utf8` (smtputf8_enable, its
+    /// default) ASCII names byte by byte, others with Unicode full case
+    /// folding ("Straße" -> "strasse"), bytes that are not UTF-8 kept
+    /// (CaseFolding); without it, only ASCII letters.
+    public static func folded(_ bytes: [UInt8], utf8: Bool = true) -> [UInt8] {
+        utf8 ? CaseFolding.folded(bytes) : CaseFolding.asciiFolded(bytes)
     }
 }
 
@@ -252,8 +260,24 @@ extension DomainList {
     /// default)` is a main.cf value. A list stock refuses is thrown.
     public static func fastFlushDomains(setting: (String, String) -> String) throws(SettingError) -> DomainList {
         let parentStyle = isParentStyle("fast_flush_domains", in: setting("parent_domain_matches_subdomains", ""))
+        let utf8 = try smtputf8Enabled(setting: setting)
         return try DomainList(parameter: "fast_flush_domains", value: setting("fast_flush_domains", ""),
-                              parentStyle: parentStyle)
+                              parentStyle: parentStyle, utf8: utf8)
+    }
+
+    /// smtputf8_enable; when main.cf leaves it out, stock's default: "no"
+    /// below compatibility_level 1, else "yes". A main.cf boolean is "yes"
+    /// or "no" in any case; anything else is stock's fatal.
+    public static func smtputf8Enabled(setting: (String, String) -> String) throws(SettingError) -> Bool {
+        let text = setting("smtputf8_enable", "")
+        switch text.lowercased() {
+        case "yes": return true
+        case "no": return false
+        case "":
+            let level = setting("compatibility_level", "0")
+            return Int(level.prefix { $0 != "." }).map { $0 >= 1 } ?? false
+        default: throw SettingError(description: "bad boolean configuration: smtputf8_enable = \(text)")
+        }
     }
 
     /// `loadingLocalTables` with stock's postmap from command_directory and

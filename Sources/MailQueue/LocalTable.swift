@@ -9,10 +9,10 @@
 //   pipemap:{...} (each member's result is the next one's key), when every
 //   member is one of these; otherwise the table is not local (nil).
 // Lookups go through stock's UTF-8 layer, as a match list's tables are
-// opened with a UTF-8 request (smtputf8_enable, on by default, assumed as
-// DomainList.folded assumes it): a key that is not valid UTF-8 is not
-// found (stock also logs a warning, not kept here), a result that is not
-// is a lookup error. A table stock cannot open (no file, bad inline text,
+// opened with a UTF-8 request, when smtputf8_enable is on (`utf8`, stock's
+// default): a key that is not valid UTF-8 is not found (stock also logs a
+// warning, not kept here), a result that is not is a lookup error; with it
+// off, stock has no such layer and neither is checked. A table stock cannot open (no file, bad inline text,
 // unusable dump) is kept as its "surrogate": each lookup fails with the
 // reason, which was also reported as an error notice when it was opened.
 // Guarantees: never traps; opening reports stock's warnings, errors and
@@ -66,19 +66,21 @@ public struct LocalTable: Sendable, Equatable {
 
     // MARK: lookups
 
-    /// The value for `key` (up to its first NUL), as a match list's table answers.
-    public func lookup(_ key: [UInt8]) -> Lookup {
+    /// The value for `key` (up to its first NUL), as a match list's table
+    /// answers; `utf8`: smtputf8_enable, whether stock's UTF-8 layer checks
+    /// the key and the result.
+    public func lookup(_ key: [UInt8], utf8: Bool = true) -> Lookup {
         let key = Array(CText.cString(key))
-        guard Self.isUTF8(key) else { return .notFound }
-        let answer = evaluate(key)
-        if case .found(let value) = answer, !Self.isUTF8(CText.cString(value)) {
+        guard !utf8 || Self.isUTF8(key) else { return .notFound }
+        let answer = evaluate(key, utf8: utf8)
+        if utf8, case .found(let value) = answer, !Self.isUTF8(CText.cString(value)) {
             return .failed(detail: "\(type):\(name): key \"\(CText.string(key))\": non-UTF-8 value \"\(CText.string(value))\": "
                                + "malformed UTF-8 or invalid codepoint")
         }
         return answer
     }
 
-    private func evaluate(_ key: [UInt8]) -> Lookup {
+    private func evaluate(_ key: [UInt8], utf8: Bool) -> Lookup {
         switch kind {
         case .regexp(let table): return table.lookup(key).map { .found($0) } ?? .notFound
         case .cidr(let table): return table.lookup(key).map { .found($0) } ?? .notFound
@@ -86,17 +88,17 @@ public struct LocalTable: Sendable, Equatable {
         case .fail: return .failed(detail: nil)
         case .entries(let entries): return entries[key].map { .found($0) } ?? .notFound
         case .unavailable(let reason): return .failed(detail: "\(type):\(name) is unavailable. \(reason)")
-        case .union(let members): return Self.union(members, key)
-        case .pipe(let members): return Self.pipe(members, key)
+        case .union(let members): return Self.union(members, key, utf8: utf8)
+        case .pipe(let members): return Self.pipe(members, key, utf8: utf8)
         }
     }
 
     /// Every member's value, joined with ","; an empty value adds nothing,
     /// and nothing at all is "not found" (as stock's buffer test says).
-    private static func union(_ members: [LocalTable], _ key: [UInt8]) -> Lookup {
+    private static func union(_ members: [LocalTable], _ key: [UInt8], utf8: Bool) -> Lookup {
         var joined: [UInt8] = []
         for member in members {
-            switch member.lookup(key) {
+            switch member.lookup(key, utf8: utf8) {
             case .found(let value):
                 if !joined.isEmpty { joined.append(UInt8(ascii: ",")) }
                 joined += CText.cString(value)
@@ -108,10 +110,10 @@ public struct LocalTable: Sendable, Equatable {
     }
 
     /// Each member's value is the next member's key; the last one's is the result.
-    private static func pipe(_ members: [LocalTable], _ key: [UInt8]) -> Lookup {
+    private static func pipe(_ members: [LocalTable], _ key: [UInt8], utf8: Bool) -> Lookup {
         var query = key
         for member in members {
-            switch member.lookup(query) {
+            switch member.lookup(query, utf8: utf8) {
             case .found(let value): query = Array(CText.cString(value))
             case .notFound: return .notFound
             case .failed(let detail): return .failed(detail: detail)

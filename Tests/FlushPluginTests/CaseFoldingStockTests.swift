@@ -67,6 +67,41 @@ final class CaseFoldingStockTests: XCTestCase {
         XCTAssertEqual(differences.count, 0, differences.prefix(40).joined(separator: "\n"))
     }
 
+    /// smtputf8_enable chooses the folding as in stock: set to "no", or left
+    /// out below compatibility_level 1, stock folds ASCII letters only;
+    /// compatibility_level 3.6 alone, or "yes", folds UTF-8. Each main.cf is
+    /// read by stock postmap and by DomainList.smtputf8Enabled.
+    func testSmtputf8EnableChoosesTheFoldingAsInStock() throws {
+        let postmap = try StockBinaries.verifiedInPlace("/usr/sbin/postmap", runs: StockBinaries.libraries)
+        let dir = NSTemporaryDirectory() + "casefold-setting-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = words.enumerated().map { "w\($0.offset)-\($0.element)\tok\n" }.joined()
+        try table.write(toFile: dir + "/keys", atomically: true, encoding: .utf8)
+        let mainCfs: [(text: String, utf8: Bool)] = [
+            ("smtputf8_enable = no\n", false), ("", false), ("compatibility_level = 3.6\n", true),
+            ("compatibility_level = 3.6\nsmtputf8_enable = NO\n", false), ("smtputf8_enable = Yes\n", true),
+        ]
+        for mainCf in mainCfs {
+            try mainCf.text.write(toFile: dir + "/main.cf", atomically: true, encoding: .utf8)
+            let settings = Dictionary(uniqueKeysWithValues: mainCf.text.split(separator: "\n").map { line in
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                return (parts[0], parts[1])
+            })
+            let utf8 = try DomainList.smtputf8Enabled { name, fallback in settings[name] ?? fallback }
+            XCTAssertEqual(utf8, mainCf.utf8, "main.cf \(mainCf.text.debugDescription)")
+            let result = try runCommand(postmap, ["-c", dir, "-s", "texthash:" + dir + "/keys"], timeout: 60)
+            XCTAssertEqual(result.status, 0, result.output.prefix(2000).description)
+            let stock = Set(Array(result.output.utf8).split(separator: UInt8(ascii: "\n")).map {
+                Array($0.prefix { $0 != UInt8(ascii: "\t") })
+            })
+            let ours = Set(words.enumerated().map { DomainList.folded(Array("w\($0.offset)-\($0.element)".utf8), utf8: utf8) })
+            XCTAssertEqual(stock.count, words.count, "main.cf \(mainCf.text.debugDescription): every key comes back")
+            XCTAssertEqual(ours, stock, "main.cf \(mainCf.text.debugDescription)")
+            XCTAssertEqual(stock.contains(Array("w0-strasse.example".utf8)), mainCf.utf8, "\"ß\" folded only with UTF-8 on")
+        }
+    }
+
     /// Planes 0 and 1 in full (surrogates are not characters), every 97th code
     /// point above, and the last one.
     private func characterSample() -> [UInt32] {

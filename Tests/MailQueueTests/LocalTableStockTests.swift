@@ -293,8 +293,8 @@ final class LocalTableStockTests: XCTestCase {
     private func stockAnswers(_ spec: String, keys: [[UInt8]]) throws -> StockAnswers {
         let input = dir + "/keys", output = dir + "/out", errors = dir + "/err"
         XCTAssertTrue(FileManager.default.createFile(atPath: input, contents: Data(keys.flatMap { $0 + [0x0A] })))
-        FileManager.default.createFile(atPath: output, contents: nil)
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: output, contents: nil))
+        XCTAssertTrue(FileManager.default.createFile(atPath: errors, contents: nil))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: postmap)
         process.arguments = ["-c", dir, "-q", "-", spec]
