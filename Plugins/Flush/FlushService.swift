@@ -101,7 +101,8 @@ final class FlushService: SingleServer {
     private func logName(_ site: ByteString, host: ServiceHost) -> Result<QueueID, StatusError> {
         switch settings.domains.match(site, tables: tables) {
         case .noMatch: return .failure(StatusError(.deny))
-        case .error(let why):
+        case .error(let why, let detail):
+            if let detail { host.warning(detail) }
             host.warning(why)
             return .failure(StatusError(.fail))
         case .match: break

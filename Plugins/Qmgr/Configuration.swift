@@ -92,7 +92,8 @@ struct Configuration {
                             tables: ProxymapClient(queueDirectory: queueDirectory,
                                                    service: p.string("proxymap_service_name", default: "proxymap"),
                                                    timeout: Double(settings.ipcTimeout)),
-                            timeout: Double(settings.ipcTimeout))
+                            timeout: Double(settings.ipcTimeout),
+                            warn: { [host = p.host] in host.warning($0) })
         myhostname = p.string("myhostname", default: "localhost")
         doubleBounceSender = p.string("double_bounce_sender", default: "double-bounce")
         recipientDelimiter = p.string("recipient_delimiter", default: "")

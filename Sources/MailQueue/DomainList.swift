@@ -34,7 +34,10 @@ public struct DomainList: Sendable, Equatable {
     public enum Answer: Equatable, Sendable {
         case match, noMatch
         /// The list could not be evaluated: stock answers FLUSH_STAT_FAIL.
-        case error(String)
+        /// `line` is the list's warning ("fast_flush_domains: type:name:
+        /// table lookup problem"); `detail`, what the table itself said
+        /// first, as stock logs it on a line of its own before that one.
+        case error(String, detail: String? = nil)
     }
 
     public struct SettingError: Error, Equatable, CustomStringConvertible {
@@ -96,16 +99,16 @@ public struct DomainList: Sendable, Equatable {
             case .local(let pattern, let table):
                 switch localMatches(name, table) {
                 case .success(let answer): found = answer
-                case .failure(let why): return .error("\(parameter): \(pattern): table lookup problem\(why.text)")
+                case .failure(let why): return .error("\(parameter): \(pattern): table lookup problem", detail: why.detail)
                 }
             case .table(let pattern, let table):
                 guard let tables else {
-                    return .error("\(parameter): \(pattern): table lookup problem (no proxymap client here)")
+                    return .error("\(parameter): \(pattern): table lookup problem", detail: "no proxymap client here")
                 }
                 do {
                     found = try tableMatches(name, table, tables)
                 } catch {
-                    return .error("\(parameter): \(pattern): table lookup problem (\(error))")
+                    return .error("\(parameter): \(pattern): table lookup problem", detail: "\(error)")
                 }
             }
             if found { return entry.positive ? .match : .noMatch }
@@ -124,8 +127,8 @@ public struct DomainList: Sendable, Equatable {
     }
 
     struct LookupProblem: Error {
-        /// " (what stock logs about it)", or nothing.
-        let text: String
+        /// What stock logs about it, if anything.
+        let detail: String?
     }
 
     /// The name, then (fixed-key tables only) each parent domain, until one is found or fails.
@@ -134,7 +137,7 @@ public struct DomainList: Sendable, Equatable {
             switch table.lookup(key, utf8: utf8) {
             case .found: return .success(true)
             case .notFound: continue
-            case .failed(let detail): return .failure(LookupProblem(text: detail.map { " (\($0))" } ?? ""))
+            case .failed(let detail): return .failure(LookupProblem(detail: detail))
             }
         }
         return .success(false)

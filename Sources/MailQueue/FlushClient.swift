@@ -45,14 +45,18 @@ public struct FlushClient {
     public var timeout: Double
     /// Where the list's tables that were not loaded are looked up.
     public var tables: ProxymapClient?
+    /// Where a list that cannot be evaluated is reported, as stock's match
+    /// list logs it (the table's own warning first, if any, then the list's).
+    public var warn: (@Sendable (String) -> Void)?
 
     public init(queueDirectory: String, service: String = "flush", domains: DomainList, tables: ProxymapClient? = nil,
-                timeout: Double = 3600) {
+                timeout: Double = 3600, warn: (@Sendable (String) -> Void)? = nil) {
         self.queueDirectory = queueDirectory
         self.service = service
         self.domains = domains
         self.tables = tables
         self.timeout = timeout
+        self.warn = warn
     }
 
     /// Tells flush(8) that `queueID` has mail deferred for `site` (defer_append's call).
@@ -87,7 +91,10 @@ public struct FlushClient {
         switch domains.match(site, tables: tables) {
         case .match: return nil
         case .noMatch: return .deny
-        case .error: return .fail
+        case .error(let why, let detail):
+            if let detail { warn?(detail) }
+            warn?(why)
+            return .fail
         }
     }
 

@@ -82,20 +82,21 @@ final class DomainListTests: XCTestCase {
         XCTAssertEqual(inline.match("a.d.example"), .match)
         XCTAssertEqual(inline.match("no.d.example"), .noMatch, "the negated table decides first")
         XCTAssertEqual(inline.match("e.example"), .match)
-        guard case .error(let missing) = try loaded("hash:\(dir)/missing").match("a.example") else {
+        guard case .error(let missing, let detail) = try loaded("hash:\(dir)/missing").match("a.example") else {
             return XCTFail("a table postmap cannot read must be an error")
         }
-        XCTAssertTrue(missing.hasPrefix("fast_flush_domains: hash:\(dir)/missing: table lookup problem ("), missing)
+        XCTAssertEqual(missing, "fast_flush_domains: hash:\(dir)/missing: table lookup problem")
+        XCTAssertNotNil(detail, "what postmap said comes first")
         guard case .error = try loaded("proxy:hash:\(dir)/relay").match("a.example") else {
             return XCTFail("a proxy: table is left to proxymap")
         }
         XCTAssertEqual(hash.loadingLocalTables(postmap: "/nonexistent/postmap", configDirectory: dir).match("a.example"), .match,
                        "loading again keeps the loaded table")
-        guard case .error(let noPostmap) = try list("hash:\(dir)/relay")
+        guard case .error(_, let noPostmap) = try list("hash:\(dir)/relay")
             .loadingLocalTables(postmap: "/nonexistent/postmap", configDirectory: dir).match("a.example") else {
             return XCTFail("without postmap the table is an error")
         }
-        XCTAssertTrue(noPostmap.contains("/nonexistent/postmap"), noPostmap)
+        XCTAssertTrue(noPostmap?.contains("/nonexistent/postmap") == true, noPostmap ?? "no detail")
     }
 
     /// regexp:, cidr:, static:, fail: and unionmap: patterns are opened by
@@ -133,8 +134,8 @@ final class DomainListTests: XCTestCase {
         let missing = try loaded("a.example, regexp:\(dir)/missing")
         XCTAssertEqual(missing.tableNotices, [TableNotice(.error, "open \(dir)/missing: No such file or directory")])
         XCTAssertEqual(missing.match("a.example"), .match)
-        XCTAssertEqual(missing.match("b.example"), .error("fast_flush_domains: regexp:\(dir)/missing: table lookup problem "
-                                                          + "(regexp:\(dir)/missing is unavailable. open \(dir)/missing: No such file or directory)"))
+        XCTAssertEqual(missing.match("b.example"), .error("fast_flush_domains: regexp:\(dir)/missing: table lookup problem",
+                                                          detail: "regexp:\(dir)/missing is unavailable. open \(dir)/missing: No such file or directory"))
         XCTAssertEqual(try loaded("fail:x").match("a.example"), .error("fast_flush_domains: fail:x: table lookup problem"))
         XCTAssertEqual(try loaded("cidr:\(dir)").tableNotices, [TableNotice(.fatal, "cidr map \(dir): read error: Is a directory")])
         guard case .error = try loaded("proxy:regexp:\(dir)/re").match("a.example") else {
@@ -166,6 +167,16 @@ final class DomainListTests: XCTestCase {
         XCTAssertEqual(FlushClient(queueDirectory: nowhere, domains: try list(""), timeout: 2).refresh(), .deny,
                        "the service is turned off")
         XCTAssertEqual(FlushClient(queueDirectory: nowhere, domains: try list("hash:/x"), timeout: 2).sendSite("a.example"), .fail)
+
+        // A list that cannot be evaluated is reported as stock's match list
+        // logs it: the table's own warning, then the list's.
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let missing = try list("regexp:\(nowhere)/missing").loadingLocalTables(postmap: "/usr/sbin/postmap", configDirectory: "/etc/postfix")
+        let warning = FlushClient(queueDirectory: nowhere, domains: missing, timeout: 2, warn: { lines.all.append($0) })
+        XCTAssertEqual(warning.add(site: "a.example", queueID: "ABC"), .fail)
+        XCTAssertEqual(lines.all, ["regexp:\(nowhere)/missing is unavailable. open \(nowhere)/missing: No such file or directory",
+                                   "fast_flush_domains: regexp:\(nowhere)/missing: table lookup problem"])
     }
 }
 

@@ -120,6 +120,15 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         XCTAssertTrue(waitUntil(timeout: 10) {
             !stock.logLines(containing: "fast_flush_domains: regexp:\(missing): table lookup problem").isEmpty
         }, stock.logTail(20))
+        // The same warnings, worded as stock's: the table's own line, then the list's.
+        let warnings = { (inst: PrivateInstance) in
+            Set(inst.logLines(containing: "postfix/flush[").compactMap { line in
+                line.range(of: "warning: ").map { String(line[$0.lowerBound...]) }
+            })
+        }
+        XCTAssertEqual(warnings(ours), warnings(stock))
+        XCTAssertEqual(warnings(stock), ["warning: regexp:\(missing) is unavailable. open \(missing): No such file or directory",
+                                         "warning: fast_flush_domains: regexp:\(missing): table lookup problem"])
     }
 
     /// The flush server's send_site answers for sites the client side does not filter.
@@ -197,10 +206,11 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
     /// the table.
     private func assertLookupErrors(_ inst: PrivateInstance, table: String) throws {
         let refused = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)-unapproved", parentStyle: true)
-        guard case .error(let why) = refused.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)) else {
+        guard case .error(let why, let detail) = refused.match("a.example", tables: ProxymapClient(queueDirectory: inst.queue, timeout: 30)) else {
             return XCTFail("a table proxymap refuses must be a lookup error")
         }
-        XCTAssertTrue(why.contains("hash:\(table)-unapproved: table lookup problem") && why.contains("not configured"), why)
+        XCTAssertEqual(why, "fast_flush_domains: hash:\(table)-unapproved: table lookup problem")
+        XCTAssertTrue(detail?.contains("not configured") == true, detail ?? "no detail")
         let list = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)", parentStyle: true)
         let tables = ProxymapClient(queueDirectory: inst.queue, timeout: 30)
         XCTAssertEqual(list.match("a.example", tables: tables), .match)
@@ -212,10 +222,11 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         let plain = try DomainList(parameter: "fast_flush_domains", value: "hash:\(table)", parentStyle: false)
         XCTAssertEqual(plain.match("host.b.example", tables: tables), .noMatch,
                        "without parent style only \".b.example\" would cover subdomains")
-        guard case .error(let unreachable) = list.match("a.example", tables: ProxymapClient(queueDirectory: inst.dir + "/nowhere")) else {
+        guard case .error(let unreachable, let detail) = list.match("a.example", tables: ProxymapClient(queueDirectory: inst.dir + "/nowhere")) else {
             return XCTFail("an unreachable proxymap must be a lookup error")
         }
-        XCTAssertTrue(unreachable.contains("private/proxymap") && unreachable.contains("hash:\(table)"), unreachable)
+        XCTAssertTrue(unreachable.contains("hash:\(table)"), unreachable)
+        XCTAssertTrue(detail?.contains("private/proxymap") == true, detail ?? "no detail")
     }
 
     /// `<temporary dir>/relay_domains` and its .db, built by stock postmap.
