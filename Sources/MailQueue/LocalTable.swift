@@ -214,16 +214,22 @@ extension LocalTable {
     private static func composite(type: String, name: String, dump: Dump?,
                                   notices: inout [TableNotice]) -> Result<[LocalTable], BracedTextError>? {
         let syntax = BracedTextError(description: "bad syntax: \"\(type):\(name)\"; need \"\(type):{type:name...}\"")
-        let text = Array(name.utf8)[...]
-        guard let length = BracedText.balancedLength(text), length == text.count else { return .failure(syntax) }
-        let specs = BracedText.items(text.dropFirst().dropLast())
-        guard !specs.isEmpty else { return .failure(syntax) }
+        guard let specs = memberSpecs(name) else { return .failure(syntax) }
         var members: [LocalTable] = []
         for spec in specs {
-            guard spec.contains(UInt8(ascii: ":")) else { return .failure(syntax) }
-            guard let member = open(CText.string(spec), dump: dump, notices: &notices) else { return nil }
+            guard let member = open(spec, dump: dump, notices: &notices) else { return nil }
             members.append(member)
         }
         return .success(members)
+    }
+
+    /// The "type:name" members of a unionmap or pipemap's `name`
+    /// ("{type:name, ...}"), nil when stock refuses its syntax.
+    static func memberSpecs(_ name: String) -> [String]? {
+        let text = Array(name.utf8)[...]
+        guard let length = BracedText.balancedLength(text), length == text.count else { return nil }
+        let specs = BracedText.items(text.dropFirst().dropLast())
+        guard !specs.isEmpty, specs.allSatisfy({ $0.contains(UInt8(ascii: ":")) }) else { return nil }
+        return specs.map(CText.string)
     }
 }

@@ -7,12 +7,15 @@
 // file's modification time differs from the one seen at start-up or the
 // file has been unlinked (postmap may build a new file and rename it over
 // the old one).
+// The members of a unionmap or pipemap table are watched too, as stock
+// registers each member under its own "type:name".
 // Tables without a file of their own (inline) and texthash tables (stock
 // keeps no descriptor for them either) are not watched.
 // Guarantees: never traps; a file that cannot be opened at start-up is
 // not watched (its table was unusable then, as stock's surrogate table is);
-// a table's name is reported as stock's match lists register it,
-// "type:name(0,lock|utf8_request)".
+// a table's name is reported as stock registers it: a list's own table
+// as "type:name(0,lock|utf8_request)", a union or pipe member as
+// "type:name".
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,8 +37,8 @@ public final class TableChangeWatch {
     public init(_ lists: [DomainList]) {
         var seen = Set<String>()
         for list in lists {
-            for pattern in list.localTablePatterns where seen.insert(pattern).inserted {
-                watch(pattern)
+            for pattern in list.localTablePatterns {
+                watch(pattern, registeredAs: pattern + "(0,lock|utf8_request)", seen: &seen)
             }
         }
     }
@@ -57,9 +60,16 @@ public final class TableChangeWatch {
         return nil
     }
 
-    private func watch(_ pattern: String) {
-        guard let colon = pattern.firstIndex(of: ":") else { return }
-        guard let suffix = Self.fileSuffixes[String(pattern[..<colon])] else { return }
+    private func watch(_ pattern: String, registeredAs name: String, seen: inout Set<String>) {
+        guard seen.insert(name).inserted, let colon = pattern.firstIndex(of: ":") else { return }
+        let type = String(pattern[..<colon])
+        if type == "unionmap" || type == "pipemap" {
+            for member in LocalTable.memberSpecs(String(pattern[pattern.index(after: colon)...])) ?? [] {
+                watch(member, registeredAs: member, seen: &seen)
+            }
+            return
+        }
+        guard let suffix = Self.fileSuffixes[type] else { return }
         let path = String(pattern[pattern.index(after: colon)...]) + suffix
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
@@ -68,6 +78,6 @@ public final class TableChangeWatch {
             close(fd)
             return
         }
-        watched.append(Watched(name: pattern + "(0,lock|utf8_request)", fd: fd, modified: Int(st.st_mtim.tv_sec)))
+        watched.append(Watched(name: name, fd: fd, modified: Int(st.st_mtim.tv_sec)))
     }
 }

@@ -60,5 +60,7 @@ final class TableChangeWatchTests: XCTestCase {
         XCTAssertEqual(loaded.match("a.example"), .match)
         XCTAssertEqual(TableChangeWatch([loaded]).tableNames, ["hash:\(dir)/relay(0,lock|utf8_request)"])
         XCTAssertEqual(TableChangeWatch([try list("a.example, .b.example")]).tableNames, [])
+        XCTAssertEqual(TableChangeWatch([try list("pipemap:{regexp:\(dir)/re, unionmap:{static:x, hash:\(dir)/relay}}")]).tableNames,
+                       ["hash:\(dir)/relay"], "a member of a union or pipe, however deep, under its own name")
     }
 }

@@ -3,8 +3,9 @@
 // wakeup); ours must too, with the same line, and the wakeup that found the
 // change must still get its mail delivered at once (stock leaves it
 // unaccepted for its successor; ours sends it again), not at the master's
-// next wakeup 300 s later. The table is fast_flush_domains's hash table,
-// rebuilt with stock postmap while the instance runs.
+// next wakeup 300 s later. The table is fast_flush_domains's hash table
+// (or a unionmap's member), rebuilt with stock postmap while the instance
+// runs.
 import Foundation
 import XCTest
 import TestSupport
@@ -14,12 +15,27 @@ import Glibc
 
 final class TableChangeRestartTests: QmgrPluginTestCase {
     func testARebuiltTableRestartsTheQueueManagerAsStockDoes() throws {
+        try assertRestart(fastFlushDomains: { "hash:\($0)/flushdomains" },
+                          line: "table hash:ETC/flushdomains(0,lock|utf8_request) has changed -- restarting")
+    }
+
+    /// A unionmap's member is watched too, named as stock registers it:
+    /// "type:name", without the list's flags.
+    func testARebuiltUnionMemberRestartsTheQueueManagerAsStockDoes() throws {
+        try assertRestart(fastFlushDomains: { "unionmap:{static:x, hash:\($0)/flushdomains}" },
+                          line: "table hash:ETC/flushdomains has changed -- restarting")
+    }
+
+    /// Stock qmgr and ours with `fastFlushDomains(etc)`: rebuilding its
+    /// hash table restarts each, with `line` (ETC for the configuration
+    /// directory), and the mail that woke the old one is delivered.
+    private func assertRestart(fastFlushDomains: @escaping (String) -> String, line expected: String) throws {
         var restartLines: [QueueManager: [String]] = [:]
         for manager in QueueManager.allCases {
             let sink = try makeSink()
             let inst = try startInstance(manager, relayPort: sink.port) { inst in
                 try self.buildTable(inst, "a.example OK\n", age: 100)
-                return ["fast_flush_domains = hash:\(inst.etc)/flushdomains"]
+                return ["fast_flush_domains = \(fastFlushDomains(inst.etc))"]
             }
             defer { inst.stopAll() }
             let running = { manager == .stock ? self.stockQmgr(inst) : self.qmgrWorker(inst) }
@@ -41,7 +57,7 @@ final class TableChangeRestartTests: QmgrPluginTestCase {
                 return text.replacingOccurrences(of: inst.etc, with: "ETC")
             }
         }
-        XCTAssertEqual(restartLines[.ours], ["table hash:ETC/flushdomains(0,lock|utf8_request) has changed -- restarting"])
+        XCTAssertEqual(restartLines[.ours], [expected])
         XCTAssertEqual(restartLines[.ours], restartLines[.stock], "the same line as stock's")
     }
 
