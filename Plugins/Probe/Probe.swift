@@ -90,6 +90,7 @@ final class ProbeService: TriggerServer {
         let words = String(decoding: data, as: UTF8.self).split(separator: " ", maxSplits: 2).map(String.init)
         switch words.first {
         case "log": logAtEachLevel(host)
+        case "say": host.info("probe: said " + String(decoding: data.dropFirst(4), as: UTF8.self))
         case "flood" where words.count == 2:
             // Records back to back, faster than postlogd writes them (bounded).
             let count = min(Int(words[1]) ?? 0, 100_000)

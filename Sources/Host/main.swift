@@ -183,7 +183,8 @@ func enterQueueDirectory(_ settings: MasterSettings) {
 
 func applyLogging(_ settings: MasterSettings) {
     MasterLog.configure(syslogName: settings.syslogName, program: program,
-                        facility: settings.syslogFacility, sink: settings.logSink)
+                        facility: settings.syslogFacility, sink: settings.logSink,
+                        keepsUTF8: settings.smtputf8Enable)
 }
 
 // MARK: signal work

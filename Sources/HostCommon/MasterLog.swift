@@ -13,6 +13,7 @@
 // The wait is bounded by a send timeout, after which the file is tried. fatal() logs, pauses one second like Postfix's msg_fatal,
 // and exits with status 1.
 // Nothing is ever written to stderr: the stock master does not either.
+// Each record's text is made printable first, as stock's (PrintableText).
 // The process id in each record is cached, not asked of the kernel per
 // record, and refreshed in every child of fork() (pthread_atfork), so a
 // forked worker never logs its parent's pid.
@@ -55,6 +56,8 @@ package enum MasterLog {
     private static var tag = "postfix/master"
     private static var sink = LogSink.syslog
     private static var waitsForPostlogd = false
+    /// smtputf8_enable: whether UTF-8 characters stay in records (PrintableText).
+    package private(set) static var keepsUTF8 = true
     private static let maxText = 2000
 
     /// Opens syslog with the tag prefix from MAIL_LOGTAG (before main.cf is read).
@@ -68,8 +71,9 @@ package enum MasterLog {
     /// `waitsForPostlogd`: a worker's records wait for room in postlogd's
     /// queue (bounded) rather than go to the file at once; never the master's.
     package static func configure(syslogName: String, program: String, facility: Int32, sink newSink: LogSink,
-                                  waitsForPostlogd waits: Bool = false) {
+                                  keepsUTF8 utf8: Bool, waitsForPostlogd waits: Bool = false) {
         tag = syslogName + "/" + program
+        keepsUTF8 = utf8
         cs_closelog()
         cs_openlog(tag, facility)
         sink = newSink
@@ -110,6 +114,7 @@ package enum MasterLog {
     }
 
     package static func emit(_ level: LogLevel, _ text: String) {
+        let text = PrintableText.text(text, utf8: keepsUTF8)
         switch sink {
         case .syslog:
             let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))

@@ -19,6 +19,8 @@ package struct MasterSettings {
     package var serviceThrottleTime: Int
     package var syslogName: String
     package var syslogFacility: Int32
+    /// smtputf8_enable: UTF-8 characters stay in log records.
+    package var smtputf8Enable: Bool
     package var maillogFile: String
     var postlogServiceName: String
     package var myHostname: String
@@ -62,6 +64,7 @@ package struct MasterSettings {
             serviceThrottleTime: throttle,
             syslogName: try main.value("syslog_name"),
             syslogFacility: facility,
+            smtputf8Enable: try main.boolean("smtputf8_enable"),
             maillogFile: maillog,
             postlogServiceName: try main.value("postlog_service_name"),
             myHostname: try main.value("myhostname"),

@@ -136,7 +136,9 @@ enum HostFunctions {
 
     static let log: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, Int) -> Void = { _, level, text, length in
         guard let bytes = buffer(text, length, in: "log") else { return }
-        let message = String(decoding: bytes, as: UTF8.self)
+        // Made printable as bytes, before decoding: a byte that is not UTF-8
+        // becomes "?" as in stock, not U+FFFD.
+        let message = String(decoding: PrintableText.bytes(Array(bytes), utf8: MasterLog.keepsUTF8), as: UTF8.self)
         switch level {
         case Int32(MH_LOG_WARNING.rawValue): MasterLog.warning(message)
         case Int32(MH_LOG_ERROR.rawValue): MasterLog.error(message)

@@ -87,9 +87,14 @@ package enum PluginWorker {
 
     private static func startLogging(_ config: MainConfig, spec: PluginWorkerSpec) {
         let syslogName = (try? config.value("syslog_name")) ?? spec.settings.syslogName
+        // smtputf8_enable as this service sees it (-o applied), as a stock
+        // daemon's record filter does; a bad value is fatal, as in stock,
+        // once there is a log to say so.
+        let utf8 = Result { try config.boolean("smtputf8_enable") }
         MasterLog.configure(syslogName: syslogName, program: spec.entry.command,
                             facility: spec.settings.syslogFacility, sink: spec.settings.logSink,
-                            waitsForPostlogd: true)
+                            keepsUTF8: (try? utf8.get()) ?? spec.settings.smtputf8Enable, waitsForPostlogd: true)
+        if case .failure(let error) = utf8 { MasterLog.fatal("\(error)") }
     }
 
     /// Loads the plugin through the same file and ABI checks as validation:

@@ -150,6 +150,24 @@ final class SDKHostTests: PluginTestCase {
         ])
     }
 
+    /// A record's control characters become "?", UTF-8 stays, as stock's
+    /// msg_output makes every record printable (PrintableTextTests compares
+    /// the rule with stock's own function); with smtputf8_enable off (here
+    /// by -o, as a stock daemon takes it) non-ASCII bytes become "?" too.
+    /// A tab or newline in a logged value cannot split or garble a line.
+    func testRecordsAreMadePrintableAsStockMakesThem() throws {
+        let inst = try probeInstance("""
+            probe1 unix - n n - 1 probe -o probe_report=DIR/probe1.report -o smtputf8_enable=yes
+            probe2 unix - n n - 1 probe -o probe_report=DIR/probe2.report -o smtputf8_enable=no
+            """)
+        for service in ["probe1", "probe2"] {
+            try trigger(inst, service, "say \(service) a\tb\nc\u{1}d ä end")
+            XCTAssertNotNil(inst.waitForLog("probe: said \(service)", timeout: 10), "\(service): no record")
+        }
+        let said = inst.logLines(containing: "probe: said").map { $0.components(separatedBy: "]: ").dropFirst().joined(separator: "]: ") }
+        XCTAssertEqual(said.sorted(), ["probe: said probe1 a?b?c?d ä end", "probe: said probe2 a?b?c?d ?? end"])
+    }
+
     /// A worker that has dropped privileges cannot append to maillog_file,
     /// so when postlogd's queue is full (the kernel keeps only
     /// net.unix.max_dgram_qlen datagrams) its records must wait for room, as
