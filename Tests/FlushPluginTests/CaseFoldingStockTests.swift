@@ -130,7 +130,7 @@ final class CaseFoldingStockTests: XCTestCase {
             XCTAssertEqual(DomainList.folded(bytes), try fold(bytes), "\(bytes.map { String($0, radix: 16) })")
         }
         // Random mixtures of characters that fold and of arbitrary bytes (no NUL: stock's strings end there).
-        var generator = SplitMix64(seed: 0x5EED)
+        var generator = SplitMix(seed: 0x5EED)
         let pieces: [[UInt8]] = ["ß", "ẞ", "Σ", "ς", "İ", "ﬃ", "ᾈ", "Ꭰ", "ꭰ", "𐐀", "Ǆ", "K", "k", "Ω", "Ա", "Ж"].map { Array($0.utf8) }
         var differences: [String] = []
         for _ in 0..<5000 {
@@ -175,18 +175,5 @@ private struct StockCasefold {
             throw HarnessError("casefoldx returned no result")
         }
         return Array(UnsafeRawBufferPointer(start: folded, count: strlen(folded)))
-    }
-}
-
-/// A small deterministic generator, so a failure can be repeated.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

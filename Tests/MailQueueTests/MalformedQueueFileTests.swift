@@ -4,6 +4,7 @@
 import XCTest
 import Foundation
 import Glibc
+import TestSupport
 @testable import MailQueue
 
 final class MalformedQueueFileTests: XCTestCase {
@@ -255,18 +256,5 @@ final class MalformedQueueFileTests: XCTestCase {
             while n < 100_000, (try? raw.next(skipPadding: true)) ?? nil != nil { n += 1 }
         }
         XCTAssertGreaterThan(rejected, 1000, "the damage should make most files unreadable")
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

@@ -73,7 +73,7 @@ final class InstallLayoutTests: XCTestCase {
     }
 
     func testInstallRefusesTheSearchPathAndPackageFiles() throws {
-        guard try Tools.require([Tools.postfix, Tools.postmulti, Tools.postconf, "/usr/bin/make", "/usr/bin/dpkg-query"]) else { return }
+        guard Tools.require([Tools.postfix, Tools.postmulti, Tools.postconf, "/usr/bin/make", "/usr/bin/dpkg-query"]) else { return }
         // /usr/sbin: in the search path (and stock's); /etc/init.d/postfix: a file of the postfix package.
         for (toolDir, reason) in [("/usr/sbin", "command search path"), ("/usr/local/bin", "command search path"),
                                   ("/etc/init.d", "a file of package postfix")] {
@@ -90,7 +90,7 @@ final class InstallLayoutTests: XCTestCase {
     /// `-T` (ours there, as the old make install left it), instead of letting
     /// postfix-tls-script report that TLS support is not compiled in.
     func testPostfixTlsRefusesACommandDirectoryWithoutStockPostconf() throws {
-        guard try Tools.require([Tools.postfix, Tools.postconf], root: true) else { return }
+        guard Tools.require([Tools.postfix, Tools.postconf], root: true) else { return }
         let dir = try scratchDir("tls-cmddir")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for sub in ["etc", "bin", "queue", "data"] {

@@ -117,7 +117,7 @@ final class PostfixMoreComparisonTests: XCTestCase {
     /// the master, SIGTERMs it by pid, and returns (exit status, output, master exe).
     func startForeground(_ tool: String) throws -> (Int32, String, String) {
         let outPath = instance + "/fg-\(UInt32.random(in: 0...UInt32.max)).out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         let out = try XCTUnwrap(FileHandle(forWritingAtPath: outPath))
         let p = Process()

@@ -66,8 +66,8 @@ func runTool(_ path: String, _ args: [String], env: [String: String]? = nil, cwd
     if let env = env { p.environment = env }
     if let cwd = cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let dir = NSTemporaryDirectory() + "tools-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    FileManager.default.createFile(atPath: dir + ".out", contents: nil)
-    FileManager.default.createFile(atPath: dir + ".err", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + ".out", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + ".err", contents: nil)
     defer { try? FileManager.default.removeItem(atPath: dir + ".out"); try? FileManager.default.removeItem(atPath: dir + ".err") }
     guard let out = FileHandle(forWritingAtPath: dir + ".out"), let err = FileHandle(forWritingAtPath: dir + ".err") else {
         throw ToolError("cannot create capture files")
