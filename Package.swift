@@ -60,8 +60,13 @@ let package = Package(
         .target(name: "TrapPlugin", dependencies: ["PluginAPI"], path: "Plugins/Trap"),
         // Records what it sees of the real host: the SDK tests against the master.
         .target(name: "ProbePlugin", dependencies: ["PluginAPI", "PluginAPILogging"], path: "Plugins/Probe"),
+        // Text rules shared by the configuration, the table readers and the
+        // logs: logical lines, booleans, printable records (Glibc-free, tiny:
+        // the queue plugins link it).
+        .target(name: "PostfixText", path: "Sources/PostfixText"),
+        .testTarget(name: "PostfixTextTests", dependencies: ["PostfixText", "TestSupport"], path: "Tests/PostfixTextTests"),
         // main.cf / master.cf parsing, parameter expansion, Debian defaults.
-        .target(name: "PostfixConfig", path: "Sources/PostfixConfig"),
+        .target(name: "PostfixConfig", dependencies: ["PostfixText"], path: "Sources/PostfixConfig"),
         // What crosses the master/worker/plugin boundary as bytes: status
         // records, trigger requests, plugin descriptors (and their messages);
         // a library so the fuzz targets (fuzz/) run what the master runs.
@@ -72,7 +77,7 @@ let package = Package(
         // What both use: logging, the event loop, socket addresses, the
         // main.cf values, the daemon argument vector and descriptor layout.
         .target(name: "HostCommon",
-                dependencies: ["PostfixConfig", "CSystem", "ToolSupport", "MasterProtocol"],
+                dependencies: ["PostfixConfig", "PostfixText", "CSystem", "ToolSupport", "MasterProtocol"],
                 path: "Sources/HostCommon"),
         // Plugin files: resolution, ownership and mode checks, libtool
         // archives, libltdl loading with ABI checks, and the validation child.
@@ -83,8 +88,8 @@ let package = Package(
         // What runs after fork() in a plugin worker, or in a daemon exec'd
         // under a service's name: skeletons, host functions, worker state.
         .target(name: "WorkerRuntime",
-                dependencies: ["HostCommon", "PluginLoading", "PostfixConfig", "CSystem", "MailhostPluginABI",
-                               "MasterProtocol"],
+                dependencies: ["HostCommon", "PluginLoading", "PostfixConfig", "PostfixText", "CSystem",
+                               "MailhostPluginABI", "MasterProtocol"],
                 path: "Sources/Worker"),
         // The master: services, listeners, spawning, status, wakeups,
         // reload, control socket, lock files, options.
@@ -116,7 +121,7 @@ let package = Package(
         .target(name: "ChildProcesses", path: "Sources/ChildProcesses"),
         .testTarget(name: "ChildProcessesTests", dependencies: ["ChildProcesses"], path: "Tests/ChildProcessesTests"),
         // Shared by postfix(1) and postmulti(1): logging, instance settings.
-        .target(name: "ToolSupport", dependencies: ["PostfixConfig", "CSystem", "ChildProcesses"], path: "Sources/ToolSupport"),
+        .target(name: "ToolSupport", dependencies: ["PostfixConfig", "PostfixText", "CSystem", "ChildProcesses"], path: "Sources/ToolSupport"),
         .executableTarget(
             name: "PostfixTool",
             dependencies: ["PostfixConfig", "PostconfKit", "ToolSupport", "ChildProcesses", "CSystem", "PluginLoading", "QmgrQuery", "DirectoryEntries"],
@@ -146,7 +151,7 @@ let package = Package(
         // Queue IDs and paths, queue-file records, the attr0 protocol and its
         // clients: Glibc only (runs in workers forked from the master).
         .target(name: "DirectoryEntries", path: "Sources/DirectoryEntries"),
-        .target(name: "MailQueue", dependencies: ["ChildProcesses"], path: "Sources/MailQueue"),
+        .target(name: "MailQueue", dependencies: ["ChildProcesses", "PostfixText"], path: "Sources/MailQueue"),
         .testTarget(
             name: "MailQueueTests",
             dependencies: ["MailQueue", "TestSupport"],

@@ -21,6 +21,7 @@
 import Glibc
 import CSystem
 import ToolSupport
+import PostfixText
 
 package enum LogLevel {
     case info, warning, error, fatal, panic
@@ -109,12 +110,23 @@ package enum MasterLog {
 
     package static func fatal(_ text: String) -> Never {
         emit(.fatal, text)
+        exitAfterFatal()
+    }
+
+    /// What follows a fatal record: a one-second pause, as Postfix's
+    /// msg_fatal makes, then exit status 1.
+    package static func exitAfterFatal() -> Never {
         sleep(1)
         exit(1)
     }
 
     package static func emit(_ level: LogLevel, _ text: String) {
-        let text = PrintableText.text(text, utf8: keepsUTF8)
+        emit(level, printable: PrintableText.text(text, utf8: keepsUTF8))
+    }
+
+    /// A record whose text was made printable already (a plugin's, which
+    /// is filtered as bytes before it is decoded): not scanned again.
+    package static func emit(_ level: LogLevel, printable text: String) {
         switch sink {
         case .syslog:
             let cut = text.utf8.count <= maxText ? text : String(text.prefix(maxText))

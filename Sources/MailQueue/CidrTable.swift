@@ -16,6 +16,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostfixText
 
 public struct CidrTable: Sendable, Equatable {
     /// The table's name as written after "cidr:" (a path, or "{...}" rules).
@@ -43,23 +44,23 @@ public struct CidrTable: Sendable, Equatable {
         case endif
     }
 
-    /// The table `name` made of `items`; rules stock skips are left out,
-    /// with their warnings appended to `warnings`.
-    init(name: String, items: [LogicalItem], warnings: inout [String]) {
+    /// The table `name` made of `items` (the logical lines of `source`);
+    /// rules stock skips are left out, with their warnings appended to `warnings`.
+    init(name: String, items: [LogicalLineReader.Item], source: String, warnings: inout [String]) {
         self.name = name
         var rules: [Rule] = []
         var open: [(index: Int, line: Int)] = []
         for item in items {
-            guard case .line(let line) = item else {
-                if case .warning(let text) = item { warnings.append(text) }
+            guard case .line(let number, let text) = item else {
+                if case .orphan(let text) = item { warnings.append(LogicalLineReader.orphanWarning(source: source, text: text)) }
                 continue
             }
-            switch Self.rule(line.text, nested: !open.isEmpty) {
+            switch Self.rule(text, nested: !open.isEmpty) {
             case .failure(let why):
-                warnings.append("cidr map \(name), line \(line.number): \(why.description): skipping this rule")
+                warnings.append("cidr map \(name), line \(number): \(why.description): skipping this rule")
             case .success(let rule):
                 if case .ifBlock = rule {
-                    open.append((rules.count, line.number))
+                    open.append((rules.count, number))
                 } else if case .endif = rule, let opened = open.popLast(),
                           case .ifBlock(let network, _) = rules[opened.index] {
                     rules[opened.index] = .ifBlock(network, endif: rules.count)

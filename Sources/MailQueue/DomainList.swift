@@ -29,6 +29,7 @@
 import Glibc
 #endif
 import ChildProcesses
+import PostfixText
 
 public struct DomainList: Sendable, Equatable {
     public enum Answer: Equatable, Sendable {
@@ -269,18 +270,18 @@ extension DomainList {
     }
 
     /// smtputf8_enable; when main.cf leaves it out, stock's default: "no"
-    /// below compatibility_level 1, else "yes". A main.cf boolean is "yes"
-    /// or "no" in any case; anything else is stock's fatal.
+    /// below compatibility_level 1, else "yes". Any value but a boolean
+    /// (BooleanValue) is stock's fatal.
     public static func smtputf8Enabled(setting: (String, String) -> String) throws(SettingError) -> Bool {
         let text = setting("smtputf8_enable", "")
-        switch text.lowercased() {
-        case "yes": return true
-        case "no": return false
-        case "":
+        if text.isEmpty {
             let level = setting("compatibility_level", "0")
             return Int(level.prefix { $0 != "." }).map { $0 >= 1 } ?? false
-        default: throw SettingError(description: "bad boolean configuration: smtputf8_enable = \(text)")
         }
+        guard let enabled = BooleanValue.parse(text) else {
+            throw SettingError(description: "bad boolean configuration: smtputf8_enable = \(text)")
+        }
+        return enabled
     }
 
     /// `loadingLocalTables` with stock's postmap from command_directory and

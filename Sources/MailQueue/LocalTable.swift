@@ -21,6 +21,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostfixText
 
 public struct LocalTable: Sendable, Equatable {
     public enum Lookup: Equatable, Sendable {
@@ -196,9 +197,9 @@ extension LocalTable {
     private static func patternTable(type: String, name: String, text: TableText,
                                      notices: inout [TableNotice]) -> LocalTable {
         var warnings: [String] = []
-        let items = LogicalLines.split(text.bytes, source: text.source)
-        let kind: Kind = type == "regexp" ? .regexp(RegexpTable(name: name, items: items, warnings: &warnings))
-            : .cidr(CidrTable(name: name, items: items, warnings: &warnings))
+        let items = LogicalLineReader.items(text.bytes)
+        let kind: Kind = type == "regexp" ? .regexp(RegexpTable(name: name, items: items, source: text.source, warnings: &warnings))
+            : .cidr(CidrTable(name: name, items: items, source: text.source, warnings: &warnings))
         notices += warnings.map { TableNotice(.warning, $0) }
         // Stock ignores a regexp file's read error (the rules read so far
         // stand) but ends the process for a cidr file's.

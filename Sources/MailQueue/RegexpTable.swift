@@ -21,6 +21,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostfixText
 
 public struct RegexpTable: Sendable, Equatable {
     /// The table's name as written after "regexp:" (a path, or "{...}" rules).
@@ -48,15 +49,15 @@ public struct RegexpTable: Sendable, Equatable {
         case endif
     }
 
-    /// The table `name` made of `items`; rules stock skips are left out,
-    /// with their warnings appended to `warnings`.
-    init(name: String, items: [LogicalItem], warnings: inout [String]) {
+    /// The table `name` made of `items` (the logical lines of `source`);
+    /// rules stock skips are left out, with their warnings appended to `warnings`.
+    init(name: String, items: [LogicalLineReader.Item], source: String, warnings: inout [String]) {
         self.name = name
         var parser = Parser(map: name)
         for item in items {
             switch item {
-            case .line(let line): parser.add(line)
-            case .warning(let text): parser.warnings.append(text)
+            case .line(let number, let text): parser.add(text, line: number)
+            case .orphan(let text): parser.warnings.append(LogicalLineReader.orphanWarning(source: source, text: text))
             }
         }
         parser.finish()
@@ -141,10 +142,9 @@ extension RegexpTable {
             warnings.append("regexp map \(map), line \(line): \(text)")
         }
 
-        mutating func add(_ logical: LogicalLine) {
-            let text = CText.trimmed(CText.cString(logical.text)[...])
+        mutating func add(_ logical: [UInt8], line: Int) {
+            let text = CText.trimmed(CText.cString(logical)[...])
             guard let lead = text.first else { return }
-            let line = logical.number
             if !CText.isAlnum(lead) {
                 if let rule = matchRule(text, line: line) { rules.append(.match(rule)) }
             } else if CText.startsWithWord(text, "if") {

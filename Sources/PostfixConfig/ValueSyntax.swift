@@ -4,6 +4,8 @@
 // acceptance rules as MainConfig.integer/boolean/seconds, because both call
 // the same parsers; nil means stock would call the text malformed.
 
+import PostfixText
+
 public enum ValueSyntax {
     /// mail_conf_int: strtol with nothing left over, within C int range.
     public static func integer(_ text: String) -> Int? {
@@ -14,9 +16,7 @@ public enum ValueSyntax {
 
     /// mail_conf_bool: "yes" or "no" in any case.
     public static func boolean(_ text: String) -> Bool? {
-        if text.equalsIgnoringCase("yes") { return true }
-        if text.equalsIgnoringCase("no") { return false }
-        return nil
+        BooleanValue.parse(text)
     }
 
     /// mail_conf_time: seconds; `defaultUnit` applies to a bare number.

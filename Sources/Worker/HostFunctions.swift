@@ -15,6 +15,7 @@
 import Glibc
 import MailhostPluginABI
 import PostfixConfig
+import PostfixText
 
 enum HostFunctions {
     static let table: [mh_function] = [
@@ -140,10 +141,12 @@ enum HostFunctions {
         // becomes "?" as in stock, not U+FFFD.
         let message = String(decoding: PrintableText.bytes(Array(bytes), utf8: MasterLog.keepsUTF8), as: UTF8.self)
         switch level {
-        case Int32(MH_LOG_WARNING.rawValue): MasterLog.warning(message)
-        case Int32(MH_LOG_ERROR.rawValue): MasterLog.error(message)
-        case Int32(MH_LOG_FATAL.rawValue): MasterLog.fatal(message)
-        default: MasterLog.info(message)
+        case Int32(MH_LOG_WARNING.rawValue): MasterLog.emit(.warning, printable: message)
+        case Int32(MH_LOG_ERROR.rawValue): MasterLog.emit(.error, printable: message)
+        case Int32(MH_LOG_FATAL.rawValue):
+            MasterLog.emit(.fatal, printable: message)
+            MasterLog.exitAfterFatal()
+        default: MasterLog.emit(.info, printable: message)
         }
     }
 

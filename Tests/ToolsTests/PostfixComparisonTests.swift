@@ -91,6 +91,20 @@ final class PostfixComparisonTests: XCTestCase {
         }
     }
 
+    /// smtputf8_enable decides how postfix(1) makes its records printable,
+    /// so, as in stock, a value that is not a boolean stops every command.
+    func testSmtputf8EnableThatIsNotABooleanIsFatalLikeStock() throws {
+        let path = instance + "/etc/main.cf"
+        let main = try XCTUnwrap(readFile(path).map { String(decoding: $0, as: UTF8.self) })
+        try writeFile(path, main + "\nsmtputf8_enable = maybe\n")
+        for words in ["status", "start"] {
+            try compare(words)
+            XCTAssertNil(masterPid(), "postfix \(words) must not start a master")
+        }
+        let ours = try onTerminal(Tools.postfix, "status")
+        XCTAssertEqual(ours.1, "postfix: fatal: bad boolean configuration: smtputf8_enable = maybe\n")
+    }
+
     func testCheckCreatesMissingQueueDirectoriesLikeStock() throws {
         let queue = instance + "/queue"
         for sub in ["hold", "trace", "public"] { try FileManager.default.removeItem(atPath: queue + "/" + sub) }

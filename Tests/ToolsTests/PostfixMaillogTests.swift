@@ -3,7 +3,8 @@
 // $queue_directory/public/postlog (here a socket this test binds, so the
 // exact bytes are seen), and, when no one listens there, is appended to
 // maillog_file. Timestamp digits and pids are masked; everything else must
-// be identical to what stock's postfix-script/postlog produce.
+// be identical to what stock's postfix-script/postlog produce, also for a
+// value that must be made printable.
 import Foundation
 import XCTest
 import TestSupport
@@ -67,6 +68,30 @@ final class PostfixMaillogTests: XCTestCase {
         XCTAssertTrue(ours.hasSuffix(" postfix/postfix-script[\(ours.split(separator: "[")[1].prefix { $0.isNumber })]: the Postfix mail system is not running"), ours)
         XCTAssertEqual(masked(ours), masked(stock))
         XCTAssertEqual(readFile(maillog), before, "nothing appended while postlogd's socket answers")
+    }
+
+    /// A control character and UTF-8 in a logged value: "?" for the one,
+    /// the other kept or "?"-ed as smtputf8_enable says, byte for byte as
+    /// stock's msg_output makes them (PrintableText).
+    func testRecordsAreMadePrintableLikeStock() throws {
+        let socketPath = instance + "/queue/public/postlog"
+        let fd = try bindDatagram(socketPath)
+        defer { close(fd); unlink(socketPath) }
+        let command = "bad\u{1}cmd\tStra\u{DF}e\u{7F}"
+        for utf8 in ["yes", "no"] {
+            let main = try XCTUnwrap(readFile(instance + "/etc/main.cf").map { String(decoding: $0, as: UTF8.self) })
+            try writeFile(instance + "/etc/main.cf", main.split(separator: "\n").filter { !$0.hasPrefix("smtputf8_enable") }
+                .joined(separator: "\n") + "\nsmtputf8_enable = \(utf8)\n")
+            var records: [String: String] = [:]
+            for (who, tool) in [("stock", try Tools.stockPostfix), ("ours", Tools.postfix)] {
+                let r = try runTool(tool, ["-c", instance + "/etc", command])
+                XCTAssertEqual(r.status, 1, "\(who): \(r.stderr)")
+                records[who] = receive(fd)
+            }
+            let stock = try XCTUnwrap(records["stock"], "stock sent no datagram"), ours = try XCTUnwrap(records["ours"], "ours sent no datagram")
+            XCTAssertTrue(ours.contains("unknown command: 'bad?cmd?Stra" + (utf8 == "yes" ? "\u{DF}" : "??") + "e?'"), "\(utf8): \(ours)")
+            XCTAssertEqual(masked(ours), masked(stock), "smtputf8_enable = \(utf8)")
+        }
     }
 
     func testRecordsFallBackToMaillogFileLikeStock() throws {

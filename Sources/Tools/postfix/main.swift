@@ -41,7 +41,7 @@ let commandEnv: [String]
 do {
     settings = try InstanceSettings(configDirectory: configDirectory)
     try MaillogSettings.check(settings)
-    ToolLog.useMaillog(settings)
+    try ToolLog.configure(settings)
     commandEnv = try settings.commandEnvironment(from: environment)
 } catch { die("\(error)") }
 

@@ -22,8 +22,10 @@ if let mc = getenv("MAIL_CONFIG").map({ String(cString: $0) }), mc != defaultCon
 
 // Like stock, diagnostics follow the default main.cf's maillog_file.
 if let defaults = try? InstanceSettings(configDirectory: defaultConfig) {
-    do { try MaillogSettings.check(defaults) } catch { die("\(error)") }
-    ToolLog.useMaillog(defaults)
+    do {
+        try MaillogSettings.check(defaults)
+        try ToolLog.configure(defaults)
+    } catch { die("\(error)") }
 }
 
 /// What postmulti-script's environment would be: import_environment applied,

@@ -6,7 +6,7 @@
 // against the package's md5sums first; a missing or changed one fails.
 import XCTest
 import Glibc
-import HostCommon
+import PostfixText
 import TestSupport
 
 final class PrintableTextTests: XCTestCase {

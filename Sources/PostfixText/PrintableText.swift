@@ -8,15 +8,15 @@
 // Guarantees: never traps; text that is printable ASCII already is returned
 // as it is, without a copy.
 
-package enum PrintableText {
+public enum PrintableText {
     /// `text` made printable; `utf8`: whether UTF-8 characters are kept.
-    package static func text(_ text: String, utf8: Bool) -> String {
+    public static func text(_ text: String, utf8: Bool) -> String {
         guard text.utf8.contains(where: { !isPrintableASCII($0) }) else { return text }
         return String(decoding: bytes(Array(text.utf8), utf8: utf8), as: UTF8.self)
     }
 
     /// `bytes` made printable; `utf8`: whether UTF-8 characters are kept.
-    package static func bytes(_ bytes: [UInt8], utf8: Bool) -> [UInt8] {
+    public static func bytes(_ bytes: [UInt8], utf8: Bool) -> [UInt8] {
         var out = bytes
         var at = 0
         while at < out.count {
