@@ -99,7 +99,7 @@ final class FlushService: SingleServer {
 
     /// The site's log name, or the status stock answers instead.
     private func logName(_ site: ByteString, host: ServiceHost) -> Result<QueueID, StatusError> {
-        switch settings.domains.match(site, tables: tables) {
+        switch settings.domains.match(site, tables: tables, warn: { host.warning($0) }) {
         case .noMatch: return .failure(StatusError(.deny))
         case .error(let why, let detail):
             if let detail { host.warning(detail) }

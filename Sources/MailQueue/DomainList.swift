@@ -87,8 +87,10 @@ public struct DomainList: Sendable, Equatable {
     /// True when the list has no patterns (the service is "turned off").
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// `tables`: where `type:table` patterns are looked up (nil: they are errors).
-    public func match(_ site: ByteString, tables: ProxymapClient? = nil) -> Answer {
+    /// `tables`: where `type:table` patterns are looked up (nil: they are
+    /// errors); `warn`: what a table logs about a lookup without failing it
+    /// (a key stock's UTF-8 layer skips), as it happens.
+    public func match(_ site: ByteString, tables: ProxymapClient? = nil, warn: (String) -> Void = { _ in }) -> Answer {
         let name = Self.folded(site.bytes, utf8: utf8)
         for entry in entries {
             let found: Bool
@@ -98,7 +100,7 @@ public struct DomainList: Sendable, Equatable {
             case .name(let pattern):
                 found = matches(name, pattern)
             case .local(let pattern, let table):
-                switch localMatches(name, table) {
+                switch localMatches(name, table, warn: warn) {
                 case .success(let answer): found = answer
                 case .failure(let why): return .error("\(parameter): \(pattern): table lookup problem", detail: why.detail)
                 }
@@ -133,9 +135,9 @@ public struct DomainList: Sendable, Equatable {
     }
 
     /// The name, then (fixed-key tables only) each parent domain, until one is found or fails.
-    private func localMatches(_ name: [UInt8], _ table: LocalTable) -> Result<Bool, LookupProblem> {
+    private func localMatches(_ name: [UInt8], _ table: LocalTable, warn: (String) -> Void) -> Result<Bool, LookupProblem> {
         for key in table.hasFixedKeys ? lookupKeys(name) : [name] {
-            switch table.lookup(key, utf8: utf8) {
+            switch table.lookup(key, utf8: utf8, warn: warn) {
             case .found: return .success(true)
             case .notFound: continue
             case .failed(let detail): return .failure(LookupProblem(detail: detail))

@@ -88,7 +88,7 @@ public struct FlushClient {
 
     /// nil when `site` may be sent to the server, else the answer without asking.
     private func eligible(_ site: ByteString) -> FlushStatus? {
-        switch domains.match(site, tables: tables) {
+        switch domains.match(site, tables: tables, warn: { self.warn?($0) }) {
         case .match: return nil
         case .noMatch: return .deny
         case .error(let why, let detail):

@@ -10,9 +10,9 @@
 //   member is one of these; otherwise the table is not local (nil).
 // Lookups go through stock's UTF-8 layer, as a match list's tables are
 // opened with a UTF-8 request, when smtputf8_enable is on (`utf8`, stock's
-// default): a key that is not valid UTF-8 is not found (stock also logs a
-// warning, not kept here), a result that is not is a lookup error; with it
-// off, stock has no such layer and neither is checked. A table stock cannot open (no file, bad inline text,
+// default): a key that is not valid UTF-8 is not found, with stock's
+// warning handed to the caller's `warn`; a result that is not is a lookup
+// error; with it off, stock has no such layer and neither is checked. A table stock cannot open (no file, bad inline text,
 // unusable dump) is kept as its "surrogate": each lookup fails with the
 // reason, which was also reported as an error notice when it was opened.
 // Guarantees: never traps; opening reports stock's warnings, errors and
@@ -69,16 +69,29 @@ public struct LocalTable: Sendable, Equatable {
 
     /// The value for `key` (up to its first NUL), as a match list's table
     /// answers; `utf8`: smtputf8_enable, whether stock's UTF-8 layer checks
-    /// the key and the result.
-    public func lookup(_ key: [UInt8], utf8: Bool = true) -> Lookup {
+    /// the key and the result; `warn` gets what that layer logs about a key
+    /// it skips (the lookup is then "not found").
+    public func lookup(_ key: [UInt8], utf8: Bool = true, warn: (String) -> Void = { _ in }) -> Lookup {
         let key = Array(CText.cString(key))
-        guard !utf8 || Self.isUTF8(key) else { return .notFound }
+        guard !utf8 || Self.isUTF8(key) else {
+            warn("\(type):\(name): non-UTF-8 key \"\(Self.shown(key))\": \(Self.notUTF8)")
+            return .notFound
+        }
         let answer = evaluate(key, utf8: utf8)
         if utf8, case .found(let value) = answer, !Self.isUTF8(CText.cString(value)) {
-            return .failed(detail: "\(type):\(name): key \"\(CText.string(key))\": non-UTF-8 value \"\(CText.string(value))\": "
-                               + "malformed UTF-8 or invalid codepoint")
+            let value = CText.cString(value)
+            return .failed(detail: "\(type):\(name): key \"\(Self.shown(key))\": non-UTF-8 value \"\(Self.shown(value))\": \(Self.notUTF8)")
         }
         return answer
+    }
+
+    private static let notUTF8 = "malformed UTF-8 or invalid codepoint"
+
+    /// Bytes in a warning as stock's log shows them: what is not UTF-8
+    /// becomes "?" here, before the text is a Swift string (which would make
+    /// it U+FFFD); the log's own filter does the rest.
+    private static func shown<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(decoding: PrintableText.bytes(Array(bytes), utf8: true), as: UTF8.self)
     }
 
     private func evaluate(_ key: [UInt8], utf8: Bool) -> Lookup {

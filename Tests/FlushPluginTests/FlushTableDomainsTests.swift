@@ -16,7 +16,10 @@
 // - fast_flush_domains = regexp:, !cidr: and a missing regexp: table,
 //   none approved for proxymap: opened before the jail as stock opens
 //   them, so our chrooted flush answers send_site (ok, deny, and fail at
-//   the missing table, with the error logged) as stock flush does.
+//   the missing table, with the error logged) as stock flush does, and
+//   warns as stock does about a site name that is not UTF-8, which each
+//   table's UTF-8 layer skips (the missing table's too, so the list does
+//   not match: deny).
 import Foundation
 import XCTest
 import MailQueue
@@ -102,11 +105,16 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         let missing = dir + "/missing.re"
         let parameters = ["fast_flush_domains": "regexp:\(dir)/flush.re, !cidr:\(dir)/flush.cidr, regexp:\(missing)"]
 
+        try "/./ any\n".write(toFile: dir + "/any.re", atomically: true, encoding: .utf8)
+        let anySite = try DomainList(parameter: "test", value: "regexp:\(dir)/any.re", parentStyle: false, utf8: false)
+            .loadingLocalTables(postmap: "/usr/sbin/postmap", configDirectory: dir)
+
         let ours = try startPluginInstance(parameters)
-        let ourAnswers = try siteAnswers(ours)
+        let ourAnswers = try siteAnswers(ours, anySite: anySite)
         // The flush service starts on demand: after the requests, while its worker idles.
         try assertPluginFlush(ours)
-        XCTAssertEqual(ourAnswers, ["a.example": "ok", "b.example": "ok", "127.0.0.1": "deny", "c.example": "fail"])
+        XCTAssertEqual(ourAnswers, ["a.example": "ok", "b.example": "ok", "127.0.0.1": "deny", "c.example": "fail",
+                                    "a\u{FFFD}.example": "deny"])
         // Logging goes through postlogd or syslog: a line may come a little after the answers.
         XCTAssertTrue(waitUntil(timeout: 10) {
             !ours.logLines(containing: "postfix/flush[").filter { $0.contains("error: open \(missing): No such file") }.isEmpty
@@ -116,7 +124,7 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
         }, ours.logTail(20))
 
         let stock = try startStockInstance(parameters)
-        XCTAssertEqual(try siteAnswers(stock), ourAnswers, "stock flush answers the same requests")
+        XCTAssertEqual(try siteAnswers(stock, anySite: anySite), ourAnswers, "stock flush answers the same requests")
         XCTAssertTrue(waitUntil(timeout: 10) {
             !stock.logLines(containing: "fast_flush_domains: regexp:\(missing): table lookup problem").isEmpty
         }, stock.logTail(20))
@@ -126,17 +134,29 @@ final class FlushTableDomainsTests: FlushPluginTestCase {
                 line.range(of: "warning: ").map { String(line[$0.lowerBound...]) }
             })
         }
+        let notUTF8 = "non-UTF-8 key \"a?.example\": malformed UTF-8 or invalid codepoint"
+        XCTAssertTrue(waitUntil(timeout: 10) { warnings(ours).contains("warning: cidr:\(dir)/flush.cidr: " + notUTF8) }, ours.logTail(20))
+        XCTAssertTrue(waitUntil(timeout: 10) { warnings(stock).contains("warning: cidr:\(dir)/flush.cidr: " + notUTF8) }, stock.logTail(20))
         XCTAssertEqual(warnings(ours), warnings(stock))
         XCTAssertEqual(warnings(stock), ["warning: regexp:\(missing) is unavailable. open \(missing): No such file or directory",
-                                         "warning: fast_flush_domains: regexp:\(missing): table lookup problem"])
+                                         "warning: fast_flush_domains: regexp:\(missing): table lookup problem",
+                                         "warning: regexp:\(dir)/flush.re: " + notUTF8,
+                                         "warning: cidr:\(dir)/flush.cidr: " + notUTF8,
+                                         // Checked before the table that could not be opened fails.
+                                         "warning: regexp:\(missing): " + notUTF8])
     }
 
-    /// The flush server's send_site answers for sites the client side does not filter.
-    private func siteAnswers(_ inst: PrivateInstance) throws -> [String: String] {
+    /// The flush server's send_site answers for sites the client side does
+    /// not filter, and for one that is not UTF-8 ("a", 0xE9, ".example"),
+    /// sent by a client whose list (`anySite`, UTF-8 checks off) lets it through.
+    private func siteAnswers(_ inst: PrivateInstance, anySite: DomainList) throws -> [String: String] {
         let sites = ["a.example", "b.example", "127.0.0.1", "c.example"]
         let client = try flushClient(inst, sites: sites)
         var out: [String: String] = [:]
         for site in sites { out[site] = "\(client.sendSite(ByteString(site)))" }
+        let notUTF8 = ByteString([0x61, 0xE9] + Array(".example".utf8))
+        let anyClient = FlushClient(queueDirectory: inst.queue, domains: anySite, timeout: 30)
+        out[String(decoding: notUTF8.bytes, as: UTF8.self)] = "\(anyClient.sendSite(notUTF8))"
         return out
     }
 

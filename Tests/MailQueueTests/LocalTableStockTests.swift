@@ -133,6 +133,7 @@ final class LocalTableStockTests: XCTestCase {
             XCTAssertTrue(detail?.contains("non-UTF-8 value") == true, "\(detail ?? "nil")")
             let stock = try stockAnswers("regexp:" + table, keys: [Array(key.utf8)])
             XCTAssertEqual(stock.fatal, "table regexp:\(table): query error", "stock: \(stock)")
+            XCTAssertEqual([detail], stock.warnings, "the warning, its bytes made printable as stock's")
         }
         XCTAssertEqual(opened.table.lookup(Array("xysplit".utf8)), .found(Array("x".utf8)))
         XCTAssertEqual(opened.table.lookup(Array("fine".utf8)), .found(Array("ok".utf8)))
@@ -195,7 +196,7 @@ final class LocalTableStockTests: XCTestCase {
                     "2001:db8:1::1", "2001:db8:0001:0:0:0:0:1", "::ffff:1.2.3.4", "::ffff:10.0.0.1", "100.64.1.5",
                     "100.64.2.5", "100.64.3.5", "192.168.1.1", "8.8.8.8", "8.1.1.1", "9.9.9.8", "5.6.7.8", "::1", "fe80::1", "fd12::1",
                     "example.com", "1.2.3", "01.2.3.4", "[1.2.3.4]", "1.2.3.4 ", "", "9.9.9.9", "1.2.3.4.5",
-                    "::ffff:192.168.0.1", "0.0.0.0", "255.255.255.255"].map { Array($0.utf8) }
+                    "::ffff:192.168.0.1", "0.0.0.0", "255.255.255.255"].map { Array($0.utf8) } + [[0xC3, 0x28]]
         let stock = try stockAnswers("cidr:" + table, keys: keys)
         XCTAssertTrue(stock.warnings.count > 15, "the table must exercise stock's warnings: \(stock.warnings)")
         XCTAssertTrue(stock.found.count > 15, "most keys must be found: \(stock.found.count)")
@@ -248,6 +249,7 @@ final class LocalTableStockTests: XCTestCase {
         XCTAssertEqual(built.status, 0, built.output)
         let regexp = try write("map.re", "/^(a|c)\\.example$/ re-$1\n/^empty\\./\n/^m/ mapped.example\n")
         let keys = ["a.example", "b.example", "c.example", "empty.example", "mx.example", "none.example"].map { Array($0.utf8) }
+            + [[0x61, 0xE9, 0x2E, 0x65]]   // not UTF-8: the union's own layer warns, its members never see it
         let dump = TableDump.postmap(postmap, configDirectory: dir)
         for spec in ["unionmap:{hash:\(hash), regexp:\(regexp), static:{always}}",
                      "unionmap:{regexp:\(regexp), cidr:{{1.2.3.0/24 net}}, hash:\(hash)}",
@@ -325,17 +327,19 @@ final class LocalTableStockTests: XCTestCase {
         return answers
     }
 
-    /// Our table answers every key as stock does, and warned as stock did while it was read.
+    /// Our table answers every key as stock does, warned as stock did while
+    /// it was read, and warns as stock's UTF-8 layer does about the keys it skips.
     private func assertOursAnswer(_ spec: String, keys: [[UInt8]], as stock: StockAnswers, dump: LocalTable.Dump? = nil,
                                   file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertNil(stock.fatal, "stock refused \(spec)", file: file, line: line)
         let opened = try XCTUnwrap(LocalTable.open(spec, dump: dump), "\(spec) must be local", file: file, line: line)
         XCTAssertEqual(opened.notices.filter { $0.level != .warning }, [], spec, file: file, line: line)
         XCTAssertEqual(opened.notices.map(\.text), stock.warnings, "warnings while reading \(spec)", file: file, line: line)
+        var lookupWarnings: [String] = []
         for key in keys {
             let shown = String(decoding: key, as: UTF8.self)
             let expected = stock.found[key].map { String(decoding: $0, as: UTF8.self) }
-            switch opened.table.lookup(key) {
+            switch opened.table.lookup(key, warn: { lookupWarnings.append($0) }) {
             case .found(let value):
                 XCTAssertEqual(String(decoding: value, as: UTF8.self), expected, "\(spec): key \"\(shown)\"", file: file, line: line)
                 XCTAssertEqual(value, stock.found[key], "\(spec): key \"\(shown)\" (bytes)", file: file, line: line)
@@ -345,6 +349,9 @@ final class LocalTableStockTests: XCTestCase {
                 XCTFail("\(spec): key \"\(shown)\": lookup error \(detail ?? "")", file: file, line: line)
             }
         }
+        // postmap's own checks of a result ("empty string result ...") are not the table's.
+        XCTAssertEqual(lookupWarnings, stock.lookupWarnings.filter { $0.contains(": non-UTF-8 key \"") },
+                       "\(spec): warnings about single lookups", file: file, line: line)
     }
 
     /// Stock cannot open `spec` (postmap: fatal, with the reason); here it

@@ -10,6 +10,7 @@
 // is not the defect this target looks for: a table with more than 12 "+"
 // or more than 2 "{" is skipped.
 @testable import MailQueue
+import PostfixText
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzLocalTables(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -17,14 +18,14 @@ public func fuzzLocalTables(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32
     let regexp = input.byte() % 2 == 0
     let text = input.field(until: 0)
     guard text.count <= 2048, !hasBackReference(text), !hasManyRepetitions(text) else { return 0 }
-    let items = LogicalLines.split(text, source: "fuzz")
+    let items = LogicalLineReader.items(text)
     var warnings: [String] = []
     let lookup: ([UInt8]) -> [UInt8]?
     if regexp {
-        let table = RegexpTable(name: "fuzz", items: items, warnings: &warnings)
+        let table = RegexpTable(name: "fuzz", items: items, source: "fuzz", warnings: &warnings)
         lookup = table.lookup
     } else {
-        let table = CidrTable(name: "fuzz", items: items, warnings: &warnings)
+        let table = CidrTable(name: "fuzz", items: items, source: "fuzz", warnings: &warnings)
         lookup = table.lookup
     }
     for _ in 0..<8 where !input.atEnd {
