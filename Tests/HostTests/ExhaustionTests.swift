@@ -62,8 +62,8 @@ final class ExhaustionTests: InstanceTestCase {
         let inst = try makeInstance()
         let r = try inst.startDirect(openFiles: 64, hard: 64)
         XCTAssertNotEqual(r.status, 0, "our master started with Debian's master.cf in 64 descriptors")
-        XCTAssertNotNil(inst.waitForLog("warning: could allocate space for only 64 open files", timeout: 5))
-        let fatal = try XCTUnwrap(inst.waitForLog("postfix/master[", "fatal: ", timeout: 5), inst.logTail(10))
+        XCTAssertNotNil(inst.waitForLog("warning: could allocate space for only 64 open files"))
+        let fatal = try XCTUnwrap(inst.waitForLog("postfix/master[", "fatal: "), inst.logTail(10))
         XCTAssertTrue(fatal.contains("Too many open files") && fatal.contains("open file limit 64"), fatal)
     }
 
@@ -100,7 +100,7 @@ final class ExhaustionTests: InstanceTestCase {
         sleep(3)
         let spent = Double(ProcResources.cpuTicks(pid) - cpuBefore) / Double(ProcResources.ticksPerSecond)
         XCTAssertLessThan(spent, 1.0, "the master spun (\(spent) s of CPU in 3 s) on a connection it cannot accept")
-        XCTAssertNotNil(inst.waitForLog("postfix/master[\(pid)]: warning: ", "Too many open files", since: mark, timeout: 5),
+        XCTAssertNotNil(inst.waitForLog("postfix/master[\(pid)]: warning: ", "Too many open files", since: mark),
                         "no warning logged at the limit: \(inst.log(since: mark))")
         for _ in 0..<3 { XCTAssertEqual(try mail.send(to: "nobody@localhost"), "250", inst.log(since: mark)) }
         XCTAssertEqual(try firstService.send(to: "nobody@localhost"), "250", inst.log(since: mark))

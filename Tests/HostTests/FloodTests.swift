@@ -69,7 +69,7 @@ final class FloodTests: InstanceTestCase {
         // smtpd retires after max_use clients); the master's status report
         // and its process-limit warning say so too.
         XCTAssertTrue(most == Self.processLimit
-                      || inst.waitForLog("has reached its process limit \"\(Self.processLimit)\"", timeout: 5) != nil,
+                      || inst.waitForLog("has reached its process limit \"\(Self.processLimit)\"") != nil,
                       "the flood never reached the limit: at most \(most) processes seen, no process-limit warning")
         XCTAssertEqual(inst.masterPid(), pid)
         XCTAssertTrue(Net.banner(port: port)?.hasPrefix("220") == true, "no banner after the flood")

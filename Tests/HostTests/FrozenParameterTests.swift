@@ -21,8 +21,11 @@ final class FrozenParameterTests: InstanceTestCase {
                                                          "inet_protocols=ipv4, ipv4"], timeout: 30)
         XCTAssertEqual(edit.status, 0, edit.output)
         XCTAssertEqual(try inst.postfix("reload").status, 0)
-        XCTAssertNotNil(inst.waitForLog("to change inet_protocols, stop and start Postfix", since: mark, timeout: 15),
+        XCTAssertNotNil(inst.waitForLog("to change inet_protocols, stop and start Postfix", since: mark, timeout: 30),
                         "\(master): no frozen-parameter warning:\n\(inst.log(since: mark))")
+        // The inet_interfaces lines come after the inet_protocols ones.
+        XCTAssertNotNil(inst.waitForLog("to change inet_interfaces, stop and start Postfix", since: mark, timeout: 30),
+                        "\(master): no inet_interfaces warning:\n\(inst.log(since: mark))")
         usleep(300_000)
         XCTAssertTrue(Net.greets(port: inst.smtpPort), "\(master): smtpd no longer answers")
         let lines = inst.logLines(since: mark, containing: "/master[").filter { $0.contains("warning:") }

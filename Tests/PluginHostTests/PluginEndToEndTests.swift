@@ -81,9 +81,9 @@ final class PluginEndToEndTests: PluginTestCase {
         defer { close(fd) }
         XCTAssertEqual(Wire.read(fd, until: "\r\n"), "howdy\r\n")
         XCTAssertEqual(Wire.exchange(fd, "swift line\n"), "swift line\n")
-        XCTAssertNotNil(inst.waitForLog("echo ready on service 127.0.0.1:\(p[4]) (inet)", timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("echo ready on service 127.0.0.1:\(p[4]) (inet)"))
         // The rule that picked the plugin is logged.
-        XCTAssertNotNil(inst.waitForLog("command echo resolves to plugin \(inst.libexec)/echo.so", timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("command echo resolves to plugin \(inst.libexec)/echo.so"))
     }
 
     // MARK: refusals
@@ -120,7 +120,7 @@ final class PluginEndToEndTests: PluginTestCase {
             let line = Expected.refused(paths[fixture] ?? fixture, reason)
             XCTAssertNotNil(inst.waitForLog(line, timeout: 15), "no log line: \(line)")
         }
-        XCTAssertNotNil(inst.waitForLog("service \"fxno_serve\" (", ") disabled: its plugin was refused", timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("service \"fxno_serve\" (", ") disabled: its plugin was refused"))
         // The unknown callback id 999 in no_serve is not a reason of its own.
         // (Only refusal lines count: a pid or port elsewhere in the log may contain 999.)
         XCTAssertTrue(inst.logLines(containing: "refused").filter { $0.contains("999") }.isEmpty,
@@ -219,7 +219,7 @@ final class PluginEndToEndTests: PluginTestCase {
         XCTAssertTrue(reply.hasPrefix("554 5.7.1") && reply.contains("fixture policy says no"), "RCPT reply: \(reply)")
         _ = Wire.exchange(fd, "QUIT\r\n", until: "\r\n")
         XCTAssertNotNil(inst.waitForLog("NOQUEUE: reject: RCPT", "fixture policy says no", timeout: 10))
-        XCTAssertNotNil(inst.waitForLog("command spawn resolves to plugin \(inst.libexec)/spawn.so", timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("command spawn resolves to plugin \(inst.libexec)/spawn.so"))
     }
 
     // MARK: helpers

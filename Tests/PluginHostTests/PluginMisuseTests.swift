@@ -84,7 +84,7 @@ final class PluginMisuseTests: PluginTestCase {
                        "log: NULL buffer with length 10", "log: bad length 18446744073709551615",
                        "param_string: NULL buffer with length 5", "send_trigger: NULL buffer with length 3",
                        "timer: NULL callback", "timer: not available in the single server model"] {
-            XCTAssertNotNil(inst.waitForLog("plugin called \(reason) -- refused", since: mark, timeout: 5),
+            XCTAssertNotNil(inst.waitForLog("plugin called \(reason) -- refused", since: mark),
                             "no refusal logged: \(reason)")
         }
         let deaths = inst.logLines(since: mark, containing: "misuse").filter {

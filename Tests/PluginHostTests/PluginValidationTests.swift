@@ -112,7 +112,7 @@ final class PluginValidationTests: PluginTestCase {
         let spread = (records.map(\.end).max() ?? 0) - (records.map(\.start).min() ?? 0)
         print("start-up: three validators sleeping 2 s each took \(seconds(spread)) from first start to last end")
         for name in names {
-            XCTAssertNotNil(inst.waitForLog("command \(name) resolves to plugin", timeout: 5))
+            XCTAssertNotNil(inst.waitForLog("command \(name) resolves to plugin"))
         }
     }
 
@@ -191,7 +191,7 @@ final class PluginValidationTests: PluginTestCase {
 
         let path = inst.libexec + "/fxprobe.so"
         XCTAssertNotNil(inst.waitForLog(Expected.refused(path, "validation timed out"), since: mark, timeout: 20))
-        XCTAssertNotNil(inst.waitForLog("service \"fxprobe\" (private/fxprobe) disabled", since: mark, timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("service \"fxprobe\" (private/fxprobe) disabled", since: mark))
         assertEchoes(inst, "fxlate")
         // Killed and reaped: no process, not even a zombie.
         XCTAssertTrue(waitUntil(timeout: 10) { validators.allSatisfy { Proc.info($0) == nil } },
@@ -204,7 +204,7 @@ final class PluginValidationTests: PluginTestCase {
         let mark = try reload(inst, probeSleep: 3)
         try inst.appendMasterCf("fxsecond unix - n n - - single_echo")
         XCTAssertEqual(try inst.postfix("reload").status, 0)
-        XCTAssertNotNil(inst.waitForLog("reload requested while plugins are validated", since: mark, timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("reload requested while plugins are validated", since: mark))
         try setProbeSleep(inst, seconds: 0)
 
         assertEchoes(inst, "fxsecond")

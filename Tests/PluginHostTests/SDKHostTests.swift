@@ -117,7 +117,7 @@ final class SDKHostTests: PluginTestCase {
                        Self.observations(maxIdle: 7, name: "127.0.0.1:\(port)", type: "inet") + ["trigger " + Self.hex("three")])
 
         // INIT's own log line, under the worker's syslog name and command.
-        XCTAssertNotNil(inst.waitForLog("postfix/probe[", "]: probe: ready on probe1/unix", timeout: 5))
+        XCTAssertNotNil(inst.waitForLog("postfix/probe[", "]: probe: ready on probe1/unix"))
     }
 
     // MARK: logging

@@ -134,7 +134,7 @@ final class SpawnPluginTests: PluginTestCase {
             XCTAssertTrue(elapsed > 1.0 && elapsed < 6, "\(side): time-limit warning after \(elapsed)s with a 2s limit")
             let killed = waitUntil(timeout: side == .ours ? 5 : 2) { pids.allSatisfy { !Proc.isAlive($0) } }
             let closed = killed && Stream.readToEOF(fd, timeout: 5).1
-            if killed { inst.waitForLog("command \(script) killed by signal", since: mark, timeout: 5) }
+            if killed { inst.waitForLog("command \(script) killed by signal", since: mark) }
             let warnings = inst.logLines(since: mark, containing: "warning: ").filter { $0.contains("/spawn[") }
                 .map { String($0[($0.range(of: "warning: ")?.upperBound ?? $0.startIndex)...]) }
                 .map { $0.replacingOccurrences(of: "process id \(pids.first ?? 0):", with: "process id PID:") }

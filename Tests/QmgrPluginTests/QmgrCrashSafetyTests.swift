@@ -69,7 +69,12 @@ final class QmgrCrashSafetyTests: QmgrPluginTestCase {
         source.waitUntilExit()
         XCTAssertEqual(source.terminationStatus, 0, "\(label): smtp-source failed")
 
-        let accepted = Set(inst.logLines(since: mark, containing: "postfix/cleanup[").compactMap(Self.cleanupQueueID))
+        // cleanup's lines go through the logger: the last ones may land after smtp-source has exited.
+        var accepted = Set<String>()
+        XCTAssertTrue(waitUntil(timeout: 30, interval: 0.2) {
+            accepted = Set(inst.logLines(since: mark, containing: "postfix/cleanup[").compactMap(Self.cleanupQueueID))
+            return accepted.count >= Self.messages
+        }, "\(label): \(accepted.count) accepted queue IDs logged")
         figures.accepted = accepted.count
         XCTAssertEqual(accepted.count, Self.messages, "\(label): accepted queue IDs")
         // A new message is the ordinary trigger that gets a qmgr spawned again.

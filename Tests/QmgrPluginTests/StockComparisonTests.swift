@@ -259,6 +259,10 @@ final class StockComparisonTests: QmgrPluginTestCase {
                                          parameters: ["maximal_queue_lifetime = 1s", "bounce_queue_lifetime = 1s"])
             try submit(inst, to: ["old@example.com"], subject: "expire")
             XCTAssertNotNil(inst.waitForLog("to=<old@example.com>", "status=deferred", timeout: 60))
+            // smtp logs the deferral before the qmgr moves the file: postqueue -f rescans deferred/ only.
+            XCTAssertTrue(waitUntil(timeout: 30, interval: 0.2) {
+                self.files(inst, in: "deferred").count == 1 && self.files(inst, in: "active").isEmpty
+            }, "\(qmgr): not in deferred/: \(inst.queuedFiles())")
             Thread.sleep(forTimeInterval: 2)
             try flush(inst)
             XCTAssertNotNil(inst.waitForLog("postfix/qmgr[", "status=expired", timeout: 60), "\(qmgr): no expiry logged")

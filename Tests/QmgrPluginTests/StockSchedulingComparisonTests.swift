@@ -184,7 +184,12 @@ final class StockSchedulingComparisonTests: QmgrPluginTestCase {
             XCTAssertGreaterThanOrEqual(old.sessions, 1, "\(qmgr): the old route was tried")
 
             try postconf(inst, ["-e", "relayhost = [127.0.0.1]:\(new.port)"])
+            // Daemons of the old configuration (trivial-rewrite with the old
+            // relayhost) must be gone before the requeue, as StockQueueInstance.reconfigure waits.
+            let oldDaemons = Set(inst.children().filter { !Proc.cmdline($0).joined(separator: " ").contains("qmgr") })
             XCTAssertEqual(try inst.postfix("reload").status, 0)
+            XCTAssertTrue(waitUntil(timeout: 30) { oldDaemons.allSatisfy { !Proc.isAlive($0) } },
+                          "\(qmgr): old daemons still running: \(oldDaemons.filter(Proc.isAlive))")
             let mark = inst.logMark()
             let requeue = try runCommand("/usr/sbin/postsuper", ["-c", inst.etc, "-r", "ALL"], timeout: 30)
             XCTAssertEqual(requeue.status, 0, "\(qmgr): postsuper -r: \(requeue.output)")
@@ -203,7 +208,9 @@ final class StockSchedulingComparisonTests: QmgrPluginTestCase {
             sleep(1)
             XCTAssertEqual(Self.subjects(new), ["requeue"], "\(qmgr): once, the new way")
             XCTAssertEqual(old.messages.count, 0, "\(qmgr): nothing accepted on the old route")
-            XCTAssertEqual(inst.logLines(since: mark, containing: "postfix/postsuper[").filter { $0.hasSuffix("Requeued: 1 message") }.count, 1, "\(qmgr): postsuper's line")
+            XCTAssertTrue(waitUntil(timeout: 30) {
+                inst.logLines(since: mark, containing: "postfix/postsuper[").filter { $0.hasSuffix("Requeued: 1 message") }.count == 1
+            }, "\(qmgr): postsuper's line")
             shapes[qmgr] = qmgrLineShapes(inst, since: mark)
             inst.stopAll()
         }

@@ -50,6 +50,8 @@ final class TableChangeRestartTests: QmgrPluginTestCase {
                 sink.messages.count == 2 && (running().map { $0 != first } ?? false)
             }, "\(manager): the mail that woke the old queue manager was not delivered by a new one\n\(inst.logTail(30))")
             XCTAssertTrue(kill(first, 0) != 0, "\(manager): the old queue manager \(first) still runs")
+            XCTAssertNotNil(inst.waitForLog("/qmgr[\(first)]: ", "has changed -- restarting", timeout: 30),
+                            "\(manager): \(inst.logTail(20))")
             // (cleanup and smtp read fast_flush_domains too, and restart as well.)
             restartLines[manager] = inst.logLines(containing: "has changed -- restarting").filter { $0.contains("/qmgr[") }.map { line in
                 XCTAssertTrue(line.contains("/qmgr[\(first)]: "), "\(manager): \(line)")
