@@ -48,7 +48,7 @@ class PluginTestCase: InstanceTestCase {
     /// within 15 seconds, reconnecting while it is not there yet.
     func assertEchoes(_ inst: PrivateInstance, _ service: String, file: StaticString = #filePath, line: UInt = #line) {
         var served = ""
-        waitUntil(timeout: 15, interval: 0.3) {
+        waitUntil(timeout: 30, interval: 0.3) {
             guard let fd = UnixSocket.connect(inst.socket(service)) else { return false }
             defer { close(fd) }
             served = Wire.exchange(fd, "ping\n")

@@ -187,7 +187,7 @@ final class PluginValidationTests: PluginTestCase {
         usleep(300_000)
         validators = validators.filter { Proc.comm($0) == "master" }
         XCTAssertEqual(validators.count, 1, "one validating child: \(validators)")
-        XCTAssertNotNil(Net.banner(port: port, timeout: 3), "smtpd serves while a validator hangs")
+        XCTAssertNotNil(Net.banner(port: port, timeout: 15), "smtpd serves while a validator hangs")
 
         let path = inst.libexec + "/fxprobe.so"
         XCTAssertNotNil(inst.waitForLog(Expected.refused(path, "validation timed out"), since: mark, timeout: 20))
