@@ -74,7 +74,11 @@ final class MultiInstanceWalkthroughTests: XCTestCase {
     step start postfix start
     masters > $out/masters-started
     step inject /usr/sbin/smtp-source -m 1 -f sender@toolstest.example -t rcpt@example.com 127.0.0.1:$pin
-    for i in $(seq 60); do ls $base/sink/* >/dev/null 2>&1 && break; sleep 1; done
+    # smtp-sink creates its dump file at MAIL FROM and fills it at the end of DATA.
+    for i in $(seq 60); do
+        grep -qs 'X-Filtered-By: toolstest' $base/sink/* && grep -qs 'by out.toolstest' $base/sink/* && break
+        sleep 1
+    done
     cat $base/sink/* > $out/delivered 2>/dev/null
     step status-mta postmulti -g mta -p status
     step reload-mta postmulti -g mta -p reload
