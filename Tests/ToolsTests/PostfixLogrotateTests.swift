@@ -94,20 +94,21 @@ final class PostfixLogrotateTests: XCTestCase {
     func testRunningMasterReopensAfterRotation() throws {
         let log = instance + "/log/maillog"
         XCTAssertEqual(try onTerminal(Tools.stockPostfix, "start").0, 0)
-        for _ in 0..<50 where !FileManager.default.fileExists(atPath: log) { usleep(100_000) }
+        XCTAssertTrue(waitUntil(timeout: 30) { FileManager.default.fileExists(atPath: log) }, "no maillog")
         let pid = try String(contentsOfFile: instance + "/queue/pid/master.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         try postconf(["-e", "maillog_file_rotate_suffix = %Y"])
         let r = try onTerminal(Tools.postfix, "logrotate")
         XCTAssertEqual(r.0, 0, r.1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: log + "." + yearNow() + ".gz"))
         XCTAssertEqual(try onTerminal(Tools.postfix, "status").0, 0, "master survives the HUP")
-        var reopened = false
-        for _ in 0..<50 {
+        // The reload is a signal: until postlogd has reopened, a status line
+        // may still go to the rotated file, so ask again while waiting.
+        let reopened = waitUntil(timeout: 30, interval: 0.5) {
             if let text = try? String(contentsOfFile: log, encoding: .utf8), text.contains("the Postfix mail system is running: PID: \(pid)") {
-                reopened = true
-                break
+                return true
             }
-            usleep(100_000)
+            _ = try? self.onTerminal(Tools.postfix, "status")
+            return false
         }
         XCTAssertTrue(reopened, "postlogd writes the new maillog after the HUP")
     }
