@@ -312,6 +312,8 @@ final class SystemdNotifyTests: InstanceTestCase {
         _ = try startForeground(inst, environment: ["NOTIFY_SOCKET": missing, "WATCHDOG_USEC": "200000"])
         XCTAssertTrue(Net.waitListening(port: inst.smtpPort, timeout: 60), inst.logTail(20))
         XCTAssertTrue(Net.greets(port: inst.smtpPort))
+        XCTAssertTrue(waitUntil(timeout: 30) { !inst.logLines(containing: "systemd: cannot notify \(missing)").isEmpty },
+                      "the first failed send is logged: \(inst.logTail(20))")
         usleep(2_000_000)   // about 10 more failed watchdog sends
         let warnings = inst.logLines(containing: "systemd: cannot notify \(missing)")
         XCTAssertEqual(warnings.count, 1, "one warning for every failed send: \(warnings)")
